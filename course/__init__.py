@@ -1,0 +1,14 @@
+"""Interpretability Techniques for Speech Models: the course library.
+
+Modules, one concern each:
+
+- :mod:`course.audio`     audio checks, loading, resampling
+- :mod:`course.synth`     offline speech synthesis with exact alignments (eSpeak NG)
+- :mod:`course.sentences` the corpus sentence grammar (commands, homophones, ...)
+- :mod:`course.corpus`    building and loading the course corpus
+- :mod:`course.textgrid`  the Interval type and Praat TextGrid files
+- :mod:`course.frames`    seconds <-> 20 ms model frames, pooling frames into segments
+- :mod:`course.online`    real Hugging Face speech datasets and forced alignment
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""The ``speech-course`` command line.
+
+Run ``speech-course --help`` (or ``python -m course --help``) for the
+subcommands; every subcommand has its own ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def _corpus_build(args: argparse.Namespace) -> int:
+    from course.corpus import build_corpus
+
+    out = build_corpus(args.out, size=args.size, seed=args.seed, force=args.force, workers=args.workers,
+                       progress=not args.quiet)
+    print(f"Corpus ready: {out}")
+    return 0
+
+
+def _corpus_info(args: argparse.Namespace) -> int:
+    from course.corpus import load_corpus
+
+    corpus = load_corpus(args.dir, build=False)
+    m = corpus.manifest
+    print(corpus)
+    print(f"size={corpus.info['size']} seed={corpus.info['seed']} version={corpus.info['version']}")
+    print(f"hours of audio: {m['duration'].sum() / 3600:.2f}")
+    print(m.groupby(["split", "kind"]).size().unstack(fill_value=0).to_string())
+    for split, speakers in m.groupby("split")["speaker"].unique().items():
+        print(f"{split} speakers: {' '.join(sorted(speakers))}")
+    return 0
+
+
+def _corpus_check(args: argparse.Namespace) -> int:
+    from course.corpus import check_alignments, load_corpus
+
+    corpus = load_corpus(args.dir, build=False)
+    problems = check_alignments(corpus)
+    for p in problems[:50]:
+        print(p)
+    if problems:
+        print(f"{len(problems)} alignment problems in {corpus.root}", file=sys.stderr)
+        return 1
+    print(f"All {len(corpus)} utterances of {corpus.root} pass the alignment checks.")
+    return 0
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from course.corpus import build_corpus
+
+    out = build_corpus(None, progress=not args.quiet)
+    print(f"Corpus ready: {out}")
+    print("Start the course with:  jupyter lab exercises/")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from course.corpus import DEFAULT_SIZE, LARGE_SIZE, default_corpus_dir
+
+    parser = argparse.ArgumentParser(
+        prog="speech-course",
+        description="Interpretability Techniques for Speech Models: course tools.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("setup", help="prepare everything the course needs offline (builds the default corpus)",
+                       description="Build the default corpus (if missing) so the notebooks run offline.")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_setup)
+
+    corpus = sub.add_parser("corpus", help="build, inspect and check the synthetic speech corpus",
+                            description="The synthetic speech corpus with exact word and phone alignments.")
+    csub = corpus.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
+    csub.required = True
+
+    b = csub.add_parser("build", help="synthesise the corpus",
+                        description="Synthesise the corpus: DIR/<id>.wav (16 kHz mono), DIR/<id>.TextGrid "
+                                    "(tiers words, phones), DIR/manifest.csv and DIR/corpus.json.")
+    b.add_argument("--out", type=Path, default=None,
+                   help=f"output directory (default: {default_corpus_dir()}; set SPEECH_COURSE_CACHE to move it)")
+    b.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help=f"number of utterances (default {DEFAULT_SIZE}; {LARGE_SIZE} for model training)")
+    b.add_argument("--seed", type=int, default=0, help="random seed; same seed and size give identical files")
+    b.add_argument("--force", action="store_true", help="replace an existing corpus built with other settings")
+    b.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs, at most 4)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_corpus_build)
+
+    i = csub.add_parser("info", help="summarise a corpus", description="Print splits, speakers and sentence kinds.")
+    i.add_argument("dir", nargs="?", type=Path, default=None, help="corpus directory (default: the default corpus)")
+    i.set_defaults(func=_corpus_info)
+
+    c = csub.add_parser("check", help="sanity-check every alignment",
+                        description="Check that intervals are ordered, non-overlapping, inside the audio, and that "
+                                    "phones nest in words. Exit status 1 if any check fails.")
+    c.add_argument("dir", nargs="?", type=Path, default=None, help="corpus directory (default: the default corpus)")
+    c.set_defaults(func=_corpus_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``speech-course`` console script."""
+    from course.audio import AudioError
+    from course.corpus import CorpusError
+    from course.synth import SynthesisError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CorpusError, AudioError, SynthesisError, ValueError, FileNotFoundError) as exc:
+        print(f"speech-course: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("speech-course: interrupted; nothing half-written was left in place.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,570 @@
+"""The course corpus: synthetic speech with exact alignments, built locally.
+
+Build it once (``speech-course corpus build`` or :func:`build_corpus`); then
+:func:`load_corpus` returns a :class:`Corpus` of typed :class:`Utterance`
+records. The layout on disk is plain and tool-friendly::
+
+    DIR/<utt_id>.wav        16 kHz mono 16-bit PCM
+    DIR/<utt_id>.TextGrid   tiers "words" and "phones" (empty label = silence)
+    DIR/manifest.csv        one row per utterance: id, speaker, text, split, labels, ...
+    DIR/corpus.json         written last: build parameters and a checksum of the manifest
+
+A build writes into a hidden temporary directory and renames it into place
+only when complete, so an interrupted build never looks finished.
+
+The default location is ``$SPEECH_COURSE_CACHE/corpus`` (``SPEECH_COURSE_CACHE``
+defaults to the per-user cache directory, e.g. ``~/.cache/speech-course``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from course import sentences as S
+from course.audio import SAMPLE_RATE, load_audio, resample, write_wav
+from course.synth import synthesize
+from course.textgrid import Interval, read_textgrid, write_textgrid
+
+#: Version of the corpus format and generation recipe; bump when either changes.
+CORPUS_VERSION = 1
+#: Utterances in the default corpus (about 20 s to build on 2 cores).
+DEFAULT_SIZE = 2400
+#: Utterances in the larger corpus used to train the shipped models.
+LARGE_SIZE = 6000
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A synthetic speaker: an eSpeak voice (accent + variant) with its own pitch and speaking rate."""
+
+    id: str
+    voice: str
+    accent: str
+    pitch: int
+    pitch_range: int
+    rate: tuple[int, int]
+    split: str
+
+
+def _spk(i: int, voice: str, pitch: int, rng: int, rate: tuple[int, int], split: str) -> Speaker:
+    return Speaker(f"spk{i:02d}", voice, voice.split("+")[0], pitch, rng, rate, split)
+
+
+#: The corpus speakers. Whole speakers are held out for validation and test.
+SPEAKERS: tuple[Speaker, ...] = (
+    _spk(1, "en-us+f1", 55, 50, (150, 200), "train"),
+    _spk(2, "en-us+m1", 40, 45, (145, 195), "train"),
+    _spk(3, "en-us+f2", 62, 60, (155, 205), "train"),
+    _spk(4, "en-us+m2", 35, 40, (140, 185), "train"),
+    _spk(5, "en+f3", 58, 55, (150, 200), "train"),
+    _spk(6, "en+m3", 42, 50, (145, 195), "train"),
+    _spk(7, "en-us+f5", 50, 70, (160, 210), "train"),
+    _spk(8, "en-us+m7", 30, 35, (140, 190), "train"),
+    _spk(9, "en-gb-x-rp+m5", 45, 55, (150, 200), "train"),
+    _spk(10, "en-gb-x-rp+f5", 60, 45, (145, 195), "train"),
+    _spk(11, "en-us+m3", 47, 60, (150, 200), "validation"),
+    _spk(12, "en+f2", 52, 50, (150, 200), "validation"),
+    _spk(13, "en-us+f4", 57, 55, (150, 200), "test"),
+    _spk(14, "en+m6", 38, 50, (150, 200), "test"),
+)
+SPLITS = ("train", "validation", "test")
+
+#: Share of each sentence kind, cycled in this order for every speaker.
+_KIND_CYCLE = ("command", "homophone", "rich", "command", "minimal_pair", "homophone", "rich", "command",
+               "minimal_pair", "rich")
+
+#: Manifest columns in order. Lists of word indices are space-separated.
+MANIFEST_COLUMNS = (
+    "id", "speaker", "voice", "accent", "split", "kind", "text", "duration", "n_words", "n_phones",
+    "rate", "action", "object", "location", "intent", "action_words", "object_words", "location_words",
+    "homophone_group", "target_word", "target_index", "cue_word", "cue_index", "minimal_set",
+)
+
+
+class CorpusError(RuntimeError):
+    """A corpus directory is missing, incomplete or inconsistent."""
+
+
+# --------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class Utterance:
+    """One corpus utterance, loaded.
+
+    Attributes
+    ----------
+    id, speaker, split, kind, text : str
+    waveform : np.ndarray
+        float32 samples in [-1, 1], mono.
+    sample_rate : int
+        16 000.
+    words, phones : list of Interval
+        Alignments in seconds; silences are not listed.
+    labels : dict
+        The utterance's manifest row (intent, homophone target and cue, ...).
+    """
+
+    id: str
+    speaker: str
+    split: str
+    kind: str
+    text: str
+    waveform: np.ndarray
+    sample_rate: int
+    words: list[Interval]
+    phones: list[Interval]
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return len(self.waveform) / self.sample_rate
+
+
+def default_cache_dir() -> Path:
+    """``$SPEECH_COURSE_CACHE`` or the per-user cache directory for the course."""
+    env = os.environ.get("SPEECH_COURSE_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("speech-course"))
+
+
+def default_corpus_dir() -> Path:
+    """Where the default corpus lives: ``<cache>/corpus``."""
+    return default_cache_dir() / "corpus"
+
+
+# --------------------------------------------------------------------------
+# Building
+
+
+def _utterance_plan(size: int) -> list[tuple[str, Speaker, str]]:
+    """(utt_id, speaker, kind) for each utterance, balanced over speakers and kinds."""
+    plan = []
+    for i in range(size):
+        spk = SPEAKERS[i % len(SPEAKERS)]
+        turn = i // len(SPEAKERS)
+        kind = _KIND_CYCLE[turn % len(_KIND_CYCLE)]
+        plan.append((f"{spk.id}-{turn:04d}", spk, kind))
+    return plan
+
+
+def _fmt_list(xs: Iterable[int]) -> str:
+    return " ".join(str(x) for x in xs)
+
+
+def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: int):
+    """Synthesise one corpus utterance deterministically from ``(seed, index)``.
+
+    Returns
+    -------
+    waveform : np.ndarray
+        float32 at 16 kHz.
+    words, phones : list of Interval
+    row : dict
+        The manifest row.
+    """
+    rng = np.random.default_rng([seed, index])
+    sent = S.GENERATORS[kind](rng)
+    rate = int(rng.integers(speaker.rate[0], speaker.rate[1] + 1))
+    syn = synthesize(sent.text, speaker.voice, rate, speaker.pitch, speaker.pitch_range,
+                     seed=int(rng.integers(2**31 - 1)))
+    audio = resample(syn.waveform.astype(np.float64) / 32768.0, syn.sample_rate, SAMPLE_RATE)
+    peak = float(np.max(np.abs(audio))) or 1.0
+    audio = audio * (float(rng.uniform(0.3, 0.9)) / peak)
+    lead, tail = (int(rng.uniform(0.12, 0.35) * SAMPLE_RATE) for _ in range(2))
+    audio = np.concatenate([np.zeros(lead), audio, np.zeros(tail)])
+    audio = audio + rng.normal(0.0, 2e-4, size=audio.shape)  # a faint noise floor: no digital silence
+    audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
+    # Quantise the alignment to the 16 kHz sample grid of the file.
+    offset = lead / SAMPLE_RATE
+
+    def shift(ivs: list[Interval]) -> list[Interval]:
+        return [Interval(round(round((iv.start + offset) * SAMPLE_RATE) / SAMPLE_RATE, 6),
+                         round(round((iv.end + offset) * SAMPLE_RATE) / SAMPLE_RATE, 6), iv.label) for iv in ivs]
+
+    words, phones = shift(syn.words), shift(syn.phones)
+    lab = sent.labels
+    row = {c: "" for c in MANIFEST_COLUMNS}
+    row.update(
+        id=utt_id, speaker=speaker.id, voice=speaker.voice, accent=speaker.accent, split=speaker.split,
+        kind=kind, text=sent.text, duration=f"{len(audio) / SAMPLE_RATE:.5f}", n_words=len(words),
+        n_phones=len(phones), rate=rate,
+    )
+    for key in ("action", "object", "location", "intent", "homophone_group", "target_word", "cue_word",
+                "minimal_set"):
+        if key in lab:
+            row[key] = lab[key]
+    for key in ("action_words", "object_words", "location_words"):
+        if key in lab:
+            row[key] = _fmt_list(lab[key])
+    for key in ("target_index", "cue_index"):
+        if key in lab:
+            row[key] = int(lab[key])
+    return audio, words, phones, row
+
+
+def _manifest_bytes(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _info(size: int, seed: int, manifest: bytes) -> dict:
+    return {
+        "format": "speech-course-corpus",
+        "version": CORPUS_VERSION,
+        "size": size,
+        "seed": seed,
+        "sample_rate": SAMPLE_RATE,
+        "frame_seconds": 0.02,
+        "speakers": [s.__dict__ | {"rate": list(s.rate)} for s in SPEAKERS],
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+    }
+
+
+def _build_block(jobs: list[tuple[int, str, Speaker, str, int, str]]) -> list[dict]:
+    rows = []
+    for index, utt_id, speaker, kind, seed, out in jobs:
+        audio, words, phones, row = make_utterance(index, utt_id, speaker, kind, seed)
+        write_wav(Path(out) / f"{utt_id}.wav", audio)
+        write_textgrid(Path(out) / f"{utt_id}.TextGrid", {"words": words, "phones": phones},
+                       len(audio) / SAMPLE_RATE)
+        rows.append(row)
+    return rows
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(out: Path) -> None:
+    for tmp in out.parent.glob(f".{out.name}.partial-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 2)[-2])
+        except ValueError:
+            pid = -1
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_corpus(
+    out: str | PathLike | None = None,
+    size: int = DEFAULT_SIZE,
+    seed: int = 0,
+    force: bool = False,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Synthesise the corpus into ``out``.
+
+    Parameters
+    ----------
+    out : path-like, optional
+        Target directory; default :func:`default_corpus_dir`.
+    size : int
+        Number of utterances (spread evenly over the 14 speakers; at least 14).
+    seed : int
+        Same seed and size give byte-identical files, in any process.
+    force : bool
+        Replace an existing corpus built with other parameters.
+    workers : int, optional
+        Worker processes (default: the number of CPUs, at most 4).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        The corpus directory. An existing complete corpus with the same size,
+        seed and version is kept as it is.
+    """
+    out = Path(out) if out is not None else default_corpus_dir()
+    if size < len(SPEAKERS):
+        raise ValueError(f"size must be at least {len(SPEAKERS)} (one utterance per speaker), got {size}.")
+    if out.exists():
+        try:
+            info = _read_info(out)
+            same = (info.get("version"), info.get("size"), info.get("seed")) == (CORPUS_VERSION, size, seed)
+        except CorpusError:
+            same = False
+        if same and not force:
+            verify_corpus_files(out)
+            return out
+        if not force:
+            raise CorpusError(
+                f"{out} already exists and is not a complete corpus with size={size}, seed={seed}. "
+                "Pass --force (force=True) to replace it, or choose another --out directory."
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        plan = _utterance_plan(size)
+        jobs = [(i, uid, spk, kind, seed, str(tmp)) for i, (uid, spk, kind) in enumerate(plan)]
+        rows = _run_jobs(jobs, workers, progress)
+        manifest = _manifest_bytes(rows)
+        (tmp / "manifest.csv").write_bytes(manifest)
+        # corpus.json is written last: its presence marks a complete build.
+        (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest), indent=2, sort_keys=True) + "\n")
+        if out.exists():
+            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            out.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        try:
+            tmp.rename(out)
+        except OSError:
+            # Another process finished the same build first: keep theirs if it is complete.
+            verify_corpus_files(out)
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+#: Utterances synthesised per fresh worker process (see :func:`_run_jobs`).
+BLOCK_SIZE = 150
+
+
+def _run_jobs(jobs: list, workers: int | None, progress: bool) -> list[dict]:
+    """Synthesise ``jobs`` in fixed blocks, each in a fresh process.
+
+    eSpeak NG keeps some state between utterances of one process (its pitch
+    "flutter" index, for one), so an utterance's samples depend on what the
+    process synthesised before. Fixed blocks of :data:`BLOCK_SIZE` utterances,
+    each synthesised by a new process, make every file depend only on the
+    seed and size, whatever the number of workers.
+    """
+    import multiprocessing as mp
+
+    from tqdm.auto import tqdm
+
+    workers = max(1, workers or min(4, os.cpu_count() or 1))
+    blocks = [jobs[i:i + BLOCK_SIZE] for i in range(0, len(jobs), BLOCK_SIZE)]
+    rows: list[dict] = []
+    with tqdm(total=len(jobs), desc="Synthesising corpus", unit="utt", disable=not progress,
+              file=sys.stderr) as bar:
+        with mp.get_context("spawn").Pool(min(workers, len(blocks)), maxtasksperchild=1) as pool:
+            for block_rows in pool.imap(_build_block, blocks):
+                rows.extend(block_rows)
+                bar.update(len(block_rows))
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Loading and checking
+
+
+def _read_info(root: Path) -> dict:
+    marker = root / "corpus.json"
+    if not root.is_dir():
+        raise CorpusError(f"No corpus at {root}. Build it with: speech-course corpus build --out {root}")
+    if not marker.is_file():
+        raise CorpusError(
+            f"{root} is not a complete corpus (corpus.json is missing: the build was interrupted or this is "
+            f"another directory). Rebuild it with: speech-course corpus build --out {root} --force"
+        )
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CorpusError(f"{marker} is unreadable ({exc}). Rebuild with: speech-course corpus build --out {root} "
+                          "--force") from exc
+    if info.get("format") != "speech-course-corpus":
+        raise CorpusError(f"{marker} does not describe a speech-course corpus.")
+    return info
+
+
+def verify_corpus_files(root: str | PathLike) -> dict:
+    """Check that a corpus directory is complete; return its ``corpus.json``.
+
+    Raises
+    ------
+    CorpusError
+        Missing marker, a manifest that does not match its checksum, or
+        missing audio/TextGrid files, with the command that fixes it.
+    """
+    root = Path(root)
+    info = _read_info(root)
+    fix = f"Rebuild it with: speech-course corpus build --out {root} --size {info.get('size')} --force"
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise CorpusError(f"{root} has no manifest.csv. {fix}")
+    if hashlib.sha256(manifest.read_bytes()).hexdigest() != info.get("manifest_sha256"):
+        raise CorpusError(f"{manifest} was modified or truncated (checksum mismatch). {fix}")
+    if info.get("version") != CORPUS_VERSION:
+        raise CorpusError(f"{root} was built by corpus version {info.get('version')}, this course needs "
+                          f"version {CORPUS_VERSION}. {fix}")
+    with open(manifest, newline="", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    missing = [i for i in ids for ext in (".wav", ".TextGrid") if not (root / f"{i}{ext}").is_file()]
+    if missing:
+        raise CorpusError(f"{root} is missing {len(missing)} files (e.g. {missing[0]}). {fix}")
+    return info
+
+
+class Corpus:
+    """A loaded corpus: the manifest in memory, audio and alignments read on demand.
+
+    Use :func:`load_corpus` to get one.
+
+    Attributes
+    ----------
+    root : Path
+        The corpus directory.
+    manifest : pandas.DataFrame
+        One row per utterance (see :data:`MANIFEST_COLUMNS`), indexed by id.
+    info : dict
+        The build parameters from ``corpus.json``.
+    """
+
+    def __init__(self, root: str | PathLike) -> None:
+        import pandas as pd
+
+        self.root = Path(root)
+        self.info = verify_corpus_files(self.root)
+        self.manifest = pd.read_csv(self.root / "manifest.csv", dtype=str, keep_default_na=False).set_index(
+            "id", drop=False)
+        for col in ("duration",):
+            self.manifest[col] = self.manifest[col].astype(float)
+        for col in ("n_words", "n_phones", "rate"):
+            self.manifest[col] = self.manifest[col].astype(int)
+
+    def __len__(self) -> int:
+        return len(self.manifest)
+
+    def __repr__(self) -> str:
+        counts = self.manifest["split"].value_counts().to_dict()
+        return f"Corpus({str(self.root)!r}, {len(self)} utterances, splits={counts})"
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted(self.manifest["speaker"].unique())
+
+    def select(self, split: str | None = None, kind: str | None = None, speaker: str | None = None):
+        """Manifest rows matching all given filters (a pandas DataFrame)."""
+        m = self.manifest
+        for col, val in (("split", split), ("kind", kind), ("speaker", speaker)):
+            if val is None:
+                continue
+            allowed = {"split": SPLITS, "kind": S.KINDS, "speaker": self.speakers}[col]
+            if val not in allowed:
+                raise ValueError(f"Unknown {col} {val!r}; choose one of {list(allowed)}.")
+            m = m[m[col] == val]
+        return m
+
+    def ids(self, split: str | None = None, kind: str | None = None, speaker: str | None = None) -> list[str]:
+        """Utterance ids matching the filters, in manifest order."""
+        return list(self.select(split, kind, speaker).index)
+
+    def __getitem__(self, utt_id: str) -> Utterance:
+        if utt_id not in self.manifest.index:
+            raise KeyError(f"No utterance {utt_id!r} in {self.root}.")
+        row = self.manifest.loc[utt_id].to_dict()
+        tiers = read_textgrid(self.root / f"{utt_id}.TextGrid")
+        wav = load_audio(self.root / f"{utt_id}.wav")
+        return Utterance(utt_id, row["speaker"], row["split"], row["kind"], row["text"], wav, SAMPLE_RATE,
+                         tiers["words"], tiers["phones"], row)
+
+    def utterances(self, split: str | None = None, kind: str | None = None, speaker: str | None = None,
+                   limit: int | None = None) -> Iterator[Utterance]:
+        """Iterate over loaded utterances matching the filters."""
+        for i, utt_id in enumerate(self.ids(split, kind, speaker)):
+            if limit is not None and i >= limit:
+                return
+            yield self[utt_id]
+
+    def phone_inventory(self) -> list[str]:
+        """All phone labels used in the corpus (reads every TextGrid)."""
+        phones: set[str] = set()
+        for utt_id in self.manifest.index:
+            phones.update(iv.label for iv in read_textgrid(self.root / f"{utt_id}.TextGrid", ("phones",))["phones"])
+        return sorted(phones)
+
+
+def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int = DEFAULT_SIZE,
+                seed: int = 0) -> Corpus:
+    """Load a corpus, building the default one on first use.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Corpus directory; default :func:`default_corpus_dir`.
+    build : bool
+        If the directory does not exist, build it (with ``size`` and ``seed``)
+        instead of raising. An existing but incomplete directory is never
+        rebuilt silently: the error says how to rebuild it.
+
+    Raises
+    ------
+    CorpusError
+        Missing (with ``build=False``), incomplete or corrupted corpus.
+    """
+    root = Path(path) if path is not None else default_corpus_dir()
+    if not root.exists() and build:
+        print(f"Building the course corpus in {root} (first use; takes about half a minute)...", file=sys.stderr)
+        build_corpus(root, size=size, seed=seed)
+    return Corpus(root)
+
+
+def check_alignments(corpus: Corpus, ids: Iterable[str] | None = None) -> list[str]:
+    """Sanity-check alignments; return a list of problems (empty when all is well).
+
+    Checks, per utterance: intervals are non-empty, ordered and do not
+    overlap; they lie within the audio; every phone lies inside exactly one
+    word and every word contains at least one phone; the words spell the
+    text.
+    """
+    problems: list[str] = []
+    for utt_id in ids if ids is not None else corpus.manifest.index:
+        row = corpus.manifest.loc[utt_id]
+        tiers = read_textgrid(corpus.root / f"{utt_id}.TextGrid")
+        dur = float(row["duration"])
+        for name, ivs in tiers.items():
+            prev_end = 0.0
+            for iv in ivs:
+                if not iv.end > iv.start:
+                    problems.append(f"{utt_id}: empty {name} interval {iv}")
+                if iv.start < prev_end - 1e-9:
+                    problems.append(f"{utt_id}: {name} interval {iv} overlaps or is out of order")
+                if iv.start < 0 or iv.end > dur + 1e-6:
+                    problems.append(f"{utt_id}: {name} interval {iv} outside the audio (0, {dur})")
+                prev_end = iv.end
+        words, phones = tiers["words"], tiers["phones"]
+        if " ".join(w.label for w in words) != row["text"]:
+            problems.append(f"{utt_id}: words tier does not spell the text {row['text']!r}")
+        for p in phones:
+            owners = [w for w in words if w.start - 1e-9 <= p.start and p.end <= w.end + 1e-9]
+            if len(owners) != 1:
+                problems.append(f"{utt_id}: phone {p} lies in {len(owners)} words")
+        for w in words:
+            if not any(w.start - 1e-9 <= p.start and p.end <= w.end + 1e-9 for p in phones):
+                problems.append(f"{utt_id}: word {w} contains no phone")
+        if len(words) != int(row["n_words"]) or len(phones) != int(row["n_phones"]):
+            problems.append(f"{utt_id}: interval counts differ from the manifest")
+    return problems

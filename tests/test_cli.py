@@ -1,0 +1,61 @@
+"""The speech-course command line."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from course.cli import build_parser, main
+
+
+def _all_parsers(parser: argparse.ArgumentParser, prefix=()):
+    yield prefix, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_parsers(sub, prefix + (name,))
+
+
+def test_every_subcommand_has_help(capsys):
+    seen = []
+    for path, _ in _all_parsers(build_parser()):
+        with pytest.raises(SystemExit) as exc:
+            main([*path, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "usage: speech-course" in out
+        seen.append(" ".join(path))
+    assert {"corpus build", "corpus info", "corpus check", "setup"} <= set(seen)
+
+
+def test_console_script_is_installed():
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "speech-course"  # installed beside the interpreter by pip
+    out = subprocess.run([str(script), "corpus", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "build" in out.stdout
+
+
+def test_build_info_check(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["corpus", "build", "--out", str(out), "--size", "28", "--quiet"]) == 0
+    assert main(["corpus", "info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "train" in text and "homophone" in text
+    assert main(["corpus", "check", str(out)]) == 0
+    assert "pass the alignment checks" in capsys.readouterr().out
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    assert main(["corpus", "info", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "No corpus at" in err and "Traceback" not in err
+    (tmp_path / "occupied").mkdir()
+    (tmp_path / "occupied" / "x").write_text("x")
+    assert main(["corpus", "build", "--out", str(tmp_path / "occupied"), "--size", "28", "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["corpus", "build", "--out", str(tmp_path / "small"), "--size", "2", "--quiet"]) == 2
+    assert "at least 14" in capsys.readouterr().err

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from course.frames import frame_labels, num_frames, pool_segments, segment_frames, time_to_frame
+from course.textgrid import Interval
+
+
+@pytest.mark.parametrize("t, frame", [
+    (0.0, 0), (0.0199999, 0), (0.02, 1), (0.04, 2), (0.06, 3),  # 0.06 / 0.02 is 2.9999999999999996 in floats
+    (0.1, 5), (0.13999, 6), (0.14, 7), (1.0, 50), (2.3, 115),
+])
+def test_time_to_frame_boundaries(t, frame):
+    assert time_to_frame(t) == frame
+
+
+def test_time_to_frame_rejects_negative():
+    with pytest.raises(ValueError, match=">= 0"):
+        time_to_frame(-0.01)
+
+
+@pytest.mark.parametrize("start, end, frames", [
+    (0.0, 0.02, [0]),           # exactly one frame
+    (0.0, 0.01, [0]),           # ends at frame 0's centre: too short, midpoint frame
+    (0.01, 0.03, [0]),          # centre 0.01 inside, centre 0.03 excluded (end is exclusive)
+    (0.0100001, 0.03, [1]),     # no centre inside: the frame holding the midpoint 0.02
+    (0.05, 0.13, [2, 3, 4, 5]),  # centres 0.05, 0.07, 0.09, 0.11 (0.13 excluded)
+    (0.06, 0.12, [3, 4, 5]),    # centres 0.07, 0.09, 0.11
+    (0.29, 0.31, [14]),         # centre 0.29 inside
+])
+def test_segment_frames_centre_convention(start, end, frames):
+    assert list(segment_frames(start, end)) == frames
+
+
+def test_adjacent_segments_share_no_frame_and_cover_everything():
+    bounds = np.round(np.cumsum([0, 0.033, 0.047, 0.021, 0.089, 0.06]), 6)
+    owned = [list(segment_frames(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    flat = [f for fr in owned for f in fr]
+    assert flat == sorted(set(flat)), "a frame belongs to two segments"
+    assert flat == list(range(flat[0], flat[-1] + 1)), "a frame between segments is owned by none"
+
+
+def test_segment_frames_clips_to_n_frames_and_validates():
+    assert list(segment_frames(0.5, 0.9, n_frames=30)) == [25, 26, 27, 28, 29]
+    assert list(segment_frames(2.0, 2.1, n_frames=30)) == [29]  # beyond the output: last frame
+    with pytest.raises(ValueError, match="after its start"):
+        segment_frames(0.3, 0.3)
+
+
+def test_num_frames_matches_wav2vec2_front_end():
+    # wav2vec2's conv stack: kernel 400 samples, stride 320
+    assert num_frames(399) == 0
+    assert num_frames(400) == 1
+    assert num_frames(16000) == 49
+    assert num_frames(16000 * 2) == 99
+
+
+def test_pool_segments_mean_and_other_reductions():
+    feats = np.arange(20, dtype=np.float64).reshape(10, 2)  # frame n = [2n, 2n+1]
+    ivs = [Interval(0.0, 0.06, "a"), Interval(0.06, 0.1, "b"), Interval(0.1, 0.2, "c")]
+    pooled = pool_segments(feats, ivs)
+    np.testing.assert_allclose(pooled[0], feats[0:3].mean(0))
+    np.testing.assert_allclose(pooled[1], feats[3:5].mean(0))
+    np.testing.assert_allclose(pooled[2], feats[5:10].mean(0))
+    np.testing.assert_allclose(pool_segments(feats, ivs, reduce="max")[2], feats[9])
+    np.testing.assert_allclose(pool_segments(feats, ivs, reduce="first")[1], feats[3])
+    with pytest.raises(ValueError, match="reduce"):
+        pool_segments(feats, ivs, reduce="median")
+    with pytest.raises(ValueError, match="n_frames, dim"):
+        pool_segments(feats[:, 0], ivs)
+
+
+def test_frame_labels():
+    ivs = [Interval(0.02, 0.06, "a"), Interval(0.08, 0.1, "b")]
+    assert frame_labels(ivs, 6) == ["", "a", "a", "", "b", ""]
