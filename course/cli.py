@@ -58,6 +58,41 @@ def _setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_list(args: argparse.Namespace) -> int:
+    from course.models import SHIPPED, SHIPPED_DIR
+
+    for name, what in SHIPPED.items():
+        path = SHIPPED_DIR / name
+        size = sum(f.stat().st_size for f in path.glob("*")) / 1e6 if path.is_dir() else 0.0
+        state = f"{size:.1f} MB" if (path / "config.json").is_file() else "missing"
+        print(f"{name:18s} {state:>9s}  {what}")
+    return 0
+
+
+def _models_train(args: argparse.Namespace) -> int:
+    from course.training import train
+
+    metrics = train(args.name, out=args.out, steps=args.steps)
+    print(metrics)
+    return 0
+
+
+def _models_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from course.training import evaluate
+
+    print(json.dumps(evaluate(args.name, args.path), indent=2, sort_keys=True))
+    return 0
+
+
+def _models_bench(args: argparse.Namespace) -> int:
+    from course.bench import extraction_benchmarks
+
+    extraction_benchmarks(args.names or None, n_utterances=args.utterances, batch_size=args.batch_size)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from course.corpus import DEFAULT_SIZE, LARGE_SIZE, default_corpus_dir
 
@@ -100,6 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
                                     "phones nest in words. Exit status 1 if any check fails.")
     c.add_argument("dir", nargs="?", type=Path, default=None, help="corpus directory (default: the default corpus)")
     c.set_defaults(func=_corpus_check)
+
+    from course.models import SHIPPED
+
+    models = sub.add_parser("models", help="list, retrain, evaluate and benchmark the shipped models",
+                            description="The small speech models shipped with the course.")
+    msub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
+    msub.required = True
+    ml = msub.add_parser("list", help="list the shipped models", description="List the shipped models.")
+    ml.set_defaults(func=_models_list)
+    mt = msub.add_parser("train", help="retrain a shipped model on CPU (fixed seeds)",
+                         description="Retrain a model from the corpus (builds the large training corpus first if "
+                                     "needed), save it and write its metrics and model card.")
+    mt.add_argument("name", choices=sorted(SHIPPED), help="which model")
+    mt.add_argument("--out", type=Path, default=None, help="output directory (default: replace the shipped model)")
+    mt.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped model's recipe)")
+    mt.set_defaults(func=_models_train)
+    me = msub.add_parser("evaluate", help="recompute a model's metrics on the held-out test speakers",
+                         description="Phone error rate (tiny-w2v2-ctc), word error rate and homophone accuracy "
+                                     "(tiny-whisper) or intent accuracy (tiny-w2v2-intent) on the test speakers.")
+    me.add_argument("name", choices=sorted(SHIPPED), help="which model")
+    me.add_argument("--path", type=Path, default=None, help="evaluate this directory instead of the shipped model")
+    me.set_defaults(func=_models_evaluate)
+    mb = msub.add_parser("bench", help="hidden-state extraction throughput and peak memory",
+                         description="Measure extraction throughput (seconds of audio per second) and the peak "
+                                     "memory of a fresh process, per model, on CPU.")
+    mb.add_argument("names", nargs="*", help="models (default: all shipped models)")
+    mb.add_argument("--utterances", type=int, default=64, help="test utterances to extract (default 64)")
+    mb.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
+    mb.set_defaults(func=_models_bench)
     return parser
 
 
@@ -107,13 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``speech-course`` console script."""
     from course.audio import AudioError
     from course.corpus import CorpusError
+    from course.models import ModelNotAvailableError
     from course.synth import SynthesisError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CorpusError, AudioError, SynthesisError, ValueError, FileNotFoundError) as exc:
+    except (CorpusError, AudioError, SynthesisError, ModelNotAvailableError, ValueError, FileNotFoundError) as exc:
         print(f"speech-course: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

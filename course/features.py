@@ -1,0 +1,185 @@
+"""Representations to analyse: model hidden states and acoustic baselines, frame-aligned.
+
+:func:`extract` runs a model over many utterances in padded batches and
+returns, per utterance, the hidden states of every layer (and attention
+weights on request) cropped to the utterance's real frames, so frame ``n``
+lines up with the TextGrid segments through :mod:`course.frames`.
+:func:`mfcc` and :func:`log_mel` give acoustic baselines on the same 20 ms
+frame grid as wav2vec 2.0: the control every probing result needs.
+
+Layer-norm placement (it matters for lenses): in pre-LN models (the shipped
+wav2vec 2.0 models use ``do_stable_layer_norm``; Whisper and HuBERT-large too)
+``hidden_states[l]`` for ``l < L`` are un-normalised residual streams, and
+only the last one has passed the encoder's final layer norm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from course.audio import SAMPLE_RATE, check_waveform
+from course.frames import FRAME_SECONDS, num_frames
+
+
+@dataclass
+class Representation:
+    """Hidden states of one utterance.
+
+    Attributes
+    ----------
+    utt_id : str
+    hidden_states : np.ndarray, shape (n_layers + 1, n_frames, dim)
+        Index 0 is the input to the first transformer layer (after the
+        feature encoder / convolutions and positional embedding).
+    attentions : np.ndarray or None, shape (n_layers, n_heads, n_frames, n_frames)
+        Attention weights (rows: queries) when requested.
+    frame_seconds : float
+        0.02 for every course model.
+    """
+
+    utt_id: str
+    hidden_states: np.ndarray
+    attentions: np.ndarray | None = None
+    frame_seconds: float = FRAME_SECONDS
+
+    @property
+    def n_frames(self) -> int:
+        return self.hidden_states.shape[1]
+
+    def layer(self, index: int) -> np.ndarray:
+        """Hidden states of one layer, shape (n_frames, dim)."""
+        return self.hidden_states[index]
+
+    def frame_centres(self) -> np.ndarray:
+        """Centre time (seconds) of each frame."""
+        return (np.arange(self.n_frames) + 0.5) * self.frame_seconds
+
+
+def is_whisper(model) -> bool:  # noqa: ANN001
+    return getattr(model.config, "model_type", "") == "whisper"
+
+
+def _waveforms(items: Sequence) -> tuple[list[str], list[np.ndarray]]:
+    ids, waves = [], []
+    for i, item in enumerate(items):
+        if hasattr(item, "waveform"):
+            ids.append(item.id)
+            waves.append(check_waveform(item.waveform, item.sample_rate))
+        else:
+            ids.append(str(i))
+            waves.append(check_waveform(item, SAMPLE_RATE))
+    return ids, waves
+
+
+def _supports_padding_mask(processor) -> bool:  # noqa: ANN001
+    fe = getattr(processor, "feature_extractor", processor)
+    return bool(getattr(fe, "return_attention_mask", True))
+
+
+@torch.no_grad()
+def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = False):  # noqa: ANN001, ANN201
+    """Run one padded batch; return per-utterance hidden states (and attentions), cropped to real frames.
+
+    Returns
+    -------
+    list of (hidden_states, attentions or None)
+        ``hidden_states`` has shape (n_layers + 1, n_frames, dim).
+    """
+    fe = getattr(processor, "feature_extractor", processor)
+    lengths = [len(w) for w in waveforms]
+    if is_whisper(model):
+        inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        out = model.get_encoder()(inputs.input_features, output_hidden_states=True, output_attentions=attentions)
+        n_pos = out.hidden_states[0].shape[1]
+        valid = [min(n_pos, -(-n // (2 * fe.hop_length))) for n in lengths]
+    else:
+        inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True,
+                    return_tensors="pt")
+        mask = inputs.get("attention_mask") if _supports_padding_mask(processor) else None
+        out = model(inputs.input_values, attention_mask=mask, output_hidden_states=True,
+                    output_attentions=attentions)
+        valid = [int(model._get_feat_extract_output_lengths(torch.tensor(n))) for n in lengths]
+    hs = torch.stack(out.hidden_states, dim=1)  # (batch, L+1, T, D)
+    att = torch.stack(out.attentions, dim=1) if attentions else None  # (batch, L, H, T, T)
+    results = []
+    for b, n in enumerate(valid):
+        h = hs[b, :, :n].float().numpy()
+        a = att[b, :, :, :n, :n].float().numpy() if att is not None else None
+        results.append((h, a))
+    return results
+
+
+def extract(
+    model,  # noqa: ANN001
+    processor,  # noqa: ANN001
+    utterances: Sequence,
+    batch_size: int = 8,
+    attentions: bool = False,
+    progress: bool = True,
+) -> list[Representation]:
+    """Hidden states of every layer for many utterances, in padded batches.
+
+    Parameters
+    ----------
+    model, processor
+        From :func:`course.models.load_model` (any wav2vec 2.0 / HuBERT /
+        Whisper-family model).
+    utterances : sequence
+        :class:`~course.corpus.Utterance` records or 16 kHz mono arrays.
+    batch_size : int
+        Utterances per forward pass. Padding is masked, so results do not
+        depend on it (for models whose feature extractor does not use an
+        attention mask, e.g. wav2vec2-base, utterances run one at a time).
+    attentions : bool
+        Also return attention weights (memory grows with frames squared).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Representation
+        In the order of ``utterances``.
+    """
+    from tqdm.auto import tqdm
+
+    ids, waves = _waveforms(utterances)
+    if not _supports_padding_mask(processor) and not is_whisper(model):
+        batch_size = 1
+    order = np.argsort([-len(w) for w in waves], kind="stable")  # similar lengths together: less padding
+    reps: list[Representation | None] = [None] * len(waves)
+    model.eval()
+    with tqdm(total=len(waves), desc="Extracting", unit="utt", disable=not progress) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            for i, (h, a) in zip(idx, encode(model, processor, [waves[i] for i in idx], attentions)):
+                reps[i] = Representation(ids[i], h, a)
+            bar.update(len(idx))
+    return reps  # type: ignore[return-value]
+
+
+def _frames_transform(kind: str, n_coeffs: int):  # noqa: ANN202
+    import torchaudio
+
+    mel = {"n_fft": 400, "win_length": 400, "hop_length": 320, "n_mels": 40 if kind == "mfcc" else n_coeffs,
+           "center": False}
+    if kind == "mfcc":
+        return torchaudio.transforms.MFCC(sample_rate=SAMPLE_RATE, n_mfcc=n_coeffs, melkwargs=mel)
+    return torchaudio.transforms.MelSpectrogram(sample_rate=SAMPLE_RATE, **mel)
+
+
+def mfcc(waveform, n_mfcc: int = 13, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
+    """MFCCs on wav2vec 2.0's frame grid (25 ms window, 20 ms hop): shape (n_frames, n_mfcc)."""
+    x = torch.from_numpy(check_waveform(waveform, sample_rate))
+    out = _frames_transform("mfcc", n_mfcc)(x).T.numpy()
+    assert out.shape[0] == num_frames(len(x))
+    return out
+
+
+def log_mel(waveform, n_mels: int = 80, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
+    """Log mel filterbank energies on wav2vec 2.0's frame grid: shape (n_frames, n_mels)."""
+    x = torch.from_numpy(check_waveform(waveform, sample_rate))
+    return torch.log(_frames_transform("mel", n_mels)(x) + 1e-6).T.numpy()

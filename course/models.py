@@ -1,0 +1,172 @@
+"""One loading API for the course's shipped models and any Hugging Face model.
+
+The course ships three small models trained on its corpus (see each model's
+``README.md`` under ``course/shipped/``):
+
+``tiny-w2v2-ctc``
+    ``Wav2Vec2ForCTC`` that transcribes speech into phones (the corpus's IPA set).
+``tiny-whisper``
+    ``WhisperForConditionalGeneration`` that transcribes sentences, homophones included.
+``tiny-w2v2-intent``
+    ``Wav2Vec2ForSequenceClassification`` that predicts a spoken command's intent.
+
+They are ordinary ``transformers`` checkpoints: ``from_pretrained(path)``
+loads them without this package. :func:`load_model` also takes a Hugging Face
+hub id (``"facebook/wav2vec2-base-960h"``, ``"openai/whisper-tiny"``) or a local
+directory in the same format, so notebook code runs unchanged on real models.
+"""
+
+from __future__ import annotations
+
+import copy
+from os import PathLike
+from pathlib import Path
+
+import torch
+
+#: Directory holding the shipped checkpoints (package data).
+SHIPPED_DIR = Path(__file__).parent / "shipped"
+
+#: The shipped models and what they do.
+SHIPPED = {
+    "tiny-w2v2-ctc": "wav2vec 2.0 (6 layers) trained with CTC to recognise phones",
+    "tiny-whisper": "Whisper-style encoder-decoder trained to transcribe the corpus sentences",
+    "tiny-w2v2-intent": "wav2vec 2.0 classifier of spoken-command intents",
+}
+
+#: Real models of the same families, for online use.
+HUB_EXAMPLES = ("facebook/wav2vec2-base-960h", "facebook/hubert-large-ls960-ft", "openai/whisper-tiny")
+
+
+class ModelNotAvailableError(OSError):
+    """A model name that is neither shipped, nor a local directory, nor reachable on the hub."""
+
+
+def shipped_path(name: str) -> Path:
+    """Directory of a shipped model.
+
+    Raises
+    ------
+    ModelNotAvailableError
+        If ``name`` is not shipped, or its files are missing from the installation.
+    """
+    if name not in SHIPPED:
+        raise ModelNotAvailableError(f"{name!r} is not a shipped model; shipped: {', '.join(SHIPPED)}.")
+    path = SHIPPED_DIR / name
+    if not (path / "config.json").is_file():
+        raise ModelNotAvailableError(
+            f"The shipped model {name!r} is missing from {path}. Reinstall the course, or retrain it with: "
+            f"speech-course models train {name}"
+        )
+    return path
+
+
+def resolve(name_or_path: str | PathLike) -> Path | str:
+    """Turn a shipped name, a local directory or a hub id into what ``from_pretrained`` takes.
+
+    Raises
+    ------
+    ModelNotAvailableError
+        For an unknown name that is not a directory, or a hub id while offline;
+        the message lists the shipped alternatives.
+    """
+    name = str(name_or_path)
+    if name in SHIPPED:
+        return shipped_path(name)
+    local = Path(name).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelNotAvailableError(f"{local} has no config.json: it is not a saved transformers model.")
+        return local
+    shipped = ", ".join(SHIPPED)
+    if "/" not in name or name.startswith((".", "/", "~")):
+        raise ModelNotAvailableError(
+            f"Unknown model {name!r}: it is not a shipped model ({shipped}), not an existing directory, and not a "
+            f"Hugging Face hub id of the form 'owner/name' (e.g. {HUB_EXAMPLES[0]!r})."
+        )
+    from course.online import hub_offline_reason
+
+    reason = hub_offline_reason()
+    if reason:
+        raise ModelNotAvailableError(
+            f"Cannot download {name!r} from the Hugging Face hub: {reason}. Use a shipped model instead "
+            f"({shipped}), or a local directory with the model's files."
+        )
+    return name
+
+
+def _model_class(config):  # noqa: ANN001, ANN202
+    import transformers as T
+
+    arch = (config.architectures or [""])[0]
+    if arch.endswith("ForCTC"):
+        return T.AutoModelForCTC
+    if arch.endswith("ForSequenceClassification"):
+        return T.AutoModelForAudioClassification
+    if arch.endswith("ForConditionalGeneration") or config.is_encoder_decoder:
+        return T.AutoModelForSpeechSeq2Seq
+    return T.AutoModel
+
+
+def load_model(name_or_path: str | PathLike = "tiny-w2v2-ctc", random_init: bool = False, seed: int = 0):  # noqa: ANN201
+    """Load a speech model and its processor, ready for analysis.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A shipped name (see :data:`SHIPPED`), a local directory saved with
+        ``save_pretrained``, or a Hugging Face hub id (needs a network).
+    random_init : bool
+        Return the randomly initialised twin (same architecture, weights
+        drawn with ``seed``) instead of the trained weights: the control for
+        any analysis.
+    seed : int
+        Seed of the random initialisation.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        In eval mode, float32, on CPU, with eager attention so attention
+        weights can be returned.
+    processor
+        The matching processor (feature extractor + tokenizer) or feature
+        extractor.
+    """
+    import transformers as T
+
+    src = resolve(name_or_path)
+    try:
+        config = T.AutoConfig.from_pretrained(src)
+    except OSError as exc:
+        raise ModelNotAvailableError(f"Cannot load the configuration of {str(name_or_path)!r}: {exc}") from exc
+    try:
+        processor = T.AutoProcessor.from_pretrained(src)
+    except (OSError, ValueError, TypeError):
+        processor = T.AutoFeatureExtractor.from_pretrained(src)
+    cls = _model_class(config)
+    if random_init:
+        torch.manual_seed(seed)
+        model = cls.from_config(config, attn_implementation="eager", dtype=torch.float32)
+    else:
+        model = cls.from_pretrained(src, dtype=torch.float32, attn_implementation="eager")
+    return model.eval(), processor
+
+
+def random_twin(model, seed: int = 0):  # noqa: ANN001, ANN201
+    """A copy of ``model`` with freshly initialised weights (same config, fixed seed).
+
+    Every parameter and buffer is re-drawn by the model's own initialiser, so
+    the twin differs from the trained model everywhere, including the
+    classification or CTC head.
+    """
+    torch.manual_seed(seed)
+    config = copy.deepcopy(model.config)
+    config._attn_implementation = "eager"
+    twin = type(model)(config)
+    return twin.eval()
+
+
+def num_layers(model) -> int:  # noqa: ANN001
+    """Number of transformer layers in the (encoder of the) model."""
+    cfg = model.config
+    return int(getattr(cfg, "encoder_layers", None) or cfg.num_hidden_layers)

@@ -1,0 +1,187 @@
+"""Shipped models: plain-transformers loading, targets on held-out speakers, the loading API, extraction."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from course.audio import AudioError
+from course.features import extract, log_mel, mfcc
+from course.frames import num_frames
+from course.models import SHIPPED, SHIPPED_DIR, ModelNotAvailableError, load_model, random_twin, resolve
+from course.metrics import edit_distance, error_rate
+from course.training import _homophone_correct, classify, transcribe_phones, transcribe_text
+
+PLAIN_CLASSES = {
+    "tiny-w2v2-ctc": ("AutoModelForCTC", "AutoProcessor"),
+    "tiny-whisper": ("AutoModelForSpeechSeq2Seq", "AutoProcessor"),
+    "tiny-w2v2-intent": ("AutoModelForAudioClassification", "AutoFeatureExtractor"),
+}
+
+
+@pytest.fixture(scope="module")
+def test_utts(default_corpus):
+    return list(default_corpus.utterances(split="test"))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_loads_with_plain_transformers_without_course(name):
+    model_cls, proc_cls = PLAIN_CLASSES[name]
+    code = (f"import sys, torch, transformers as T; sys.modules['course'] = None\n"
+            f"m = T.{model_cls}.from_pretrained({str(SHIPPED_DIR / name)!r})\n"
+            f"p = T.{proc_cls}.from_pretrained({str(SHIPPED_DIR / name)!r})\n"
+            "assert next(m.parameters()).dtype == torch.float32\n"
+            "print(type(m).__name__, type(p).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_models_fit_the_size_budget():
+    total = sum(f.stat().st_size for name in SHIPPED for f in (SHIPPED_DIR / name).iterdir())
+    assert total <= 25 * 1024 * 1024, f"{total / 1e6:.1f} MB"
+    for name in SHIPPED:
+        assert (SHIPPED_DIR / name / "README.md").is_file(), f"{name} has no model card"
+
+
+def test_phone_recogniser_meets_target(test_utts):
+    model, processor = load_model("tiny-w2v2-ctc")
+    utts = test_utts[::2]
+    hyps = transcribe_phones(model, processor, [u.waveform for u in utts])
+    per = error_rate([[p.label for p in u.phones] for u in utts], hyps)
+    assert per <= 0.05, f"phone error rate {per:.3f} on held-out speakers"
+    assert set(p for h in hyps for p in h) <= set(processor.tokenizer.get_vocab()), "decoded outside the symbol set"
+
+
+def test_transcriber_meets_targets(test_utts):
+    model, processor = load_model("tiny-whisper")
+    homs = [u for u in test_utts if u.kind == "homophone"]
+    others = [u for u in test_utts if u.kind != "homophone"][::4]
+    hyps = transcribe_text(model, processor, [u.waveform for u in homs + others])
+    wer = error_rate([u.text.split() for u in homs + others], [h.split() for h in hyps])
+    acc = np.mean([_homophone_correct(u, h) for u, h in zip(homs, hyps)])
+    assert wer <= 0.05, f"WER {wer:.3f}"
+    assert acc >= 0.95, f"homophone accuracy {acc:.3f}"
+
+
+def test_intent_classifier_meets_target(test_utts):
+    model, processor = load_model("tiny-w2v2-intent")
+    cmds = [u for u in test_utts if u.kind == "command"]
+    preds = classify(model, processor, [u.waveform for u in cmds])
+    acc = np.mean([p == u.labels["intent"] for u, p in zip(cmds, preds)])
+    assert acc >= 0.98, f"intent accuracy {acc:.3f}"
+
+
+def test_homophone_scoring():
+    class U:
+        labels = {"target_word": "write", "homophone_group": "write/right"}
+
+    assert _homophone_correct(U, "she will write a letter")
+    assert not _homophone_correct(U, "she will right a letter")
+    assert not _homophone_correct(U, "she will a letter")
+
+
+def test_edit_distance_and_error_rate():
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance([], ["a"]) == 1
+    assert error_rate([["a", "b", "c", "d"]], [["a", "x", "c"]]) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        error_rate([["a"]], [])
+
+
+# --------------------------------------------------------------------------
+# Loading API
+
+
+def test_random_twin_is_the_control():
+    trained, _ = load_model("tiny-w2v2-ctc")
+    rand_a, _ = load_model("tiny-w2v2-ctc", random_init=True, seed=1)
+    rand_b, _ = load_model("tiny-w2v2-ctc", random_init=True, seed=1)
+    rand_c = random_twin(trained, seed=2)
+    for (n, p), q, r, s in zip(trained.named_parameters(), rand_a.parameters(), rand_b.parameters(),
+                               rand_c.parameters()):
+        assert torch.equal(q, r), f"same seed should give the same twin ({n})"
+    differs = [not torch.equal(p, q) for p, q in zip(trained.parameters(), rand_a.parameters())]
+    assert np.mean(differs) > 0.9
+    assert not all(torch.equal(q, s) for q, s in zip(rand_a.parameters(), rand_c.parameters()))
+    assert type(rand_a) is type(trained) and not rand_a.training
+    assert rand_a.config._attn_implementation == "eager"
+
+
+def test_unknown_and_offline_names_give_clear_errors(monkeypatch, tmp_path):
+    with pytest.raises(ModelNotAvailableError, match="Unknown model 'tiny-w2v2'.*tiny-w2v2-ctc"):
+        load_model("tiny-w2v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotAvailableError, match="facebook/wav2vec2-base-960h.*Use a shipped model instead"):
+        load_model("facebook/wav2vec2-base-960h")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotAvailableError, match="no config.json"):
+        load_model(tmp_path / "empty")
+    assert resolve(SHIPPED_DIR / "tiny-whisper") == SHIPPED_DIR / "tiny-whisper"
+
+
+def test_local_directory_loads_like_a_hub_model(tmp_path):
+    model, processor = load_model("tiny-w2v2-ctc")
+    model.save_pretrained(tmp_path / "copy")
+    processor.save_pretrained(tmp_path / "copy")
+    again, _ = load_model(tmp_path / "copy")
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+
+
+# --------------------------------------------------------------------------
+# Extraction
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_padding_invariance_and_frame_alignment(name, test_utts):
+    model, processor = load_model(name)
+    utts = [test_utts[0], test_utts[5], test_utts[9]]  # different lengths
+    batched = extract(model, processor, utts, batch_size=3, attentions=True, progress=False)
+    single = extract(model, processor, utts, batch_size=1, attentions=True, progress=False)
+    for b, s, u in zip(batched, single, utts):
+        assert b.utt_id == u.id
+        np.testing.assert_allclose(b.hidden_states, s.hidden_states, atol=1e-4, rtol=1e-4)
+        np.testing.assert_allclose(b.attentions, s.attentions, atol=1e-5)
+        n_layers = model.config.encoder_layers if name == "tiny-whisper" else model.config.num_hidden_layers
+        assert b.hidden_states.shape[0] == n_layers + 1
+        assert b.attentions.shape[:2] == (n_layers, model.config.encoder_attention_heads if name == "tiny-whisper"
+                                          else model.config.num_attention_heads)
+        expected = num_frames(len(u.waveform)) if name != "tiny-whisper" else -(-len(u.waveform) // 320)
+        assert b.n_frames == expected
+        np.testing.assert_allclose(b.attentions.sum(-1), 1.0, atol=1e-4)
+
+
+def test_extraction_differs_for_the_random_twin(test_utts):
+    trained, proc = load_model("tiny-w2v2-ctc")
+    rand, _ = load_model("tiny-w2v2-ctc", random_init=True)
+    a = extract(trained, proc, test_utts[:1], progress=False)[0]
+    b = extract(rand, proc, test_utts[:1], progress=False)[0]
+    assert a.hidden_states.shape == b.hidden_states.shape
+    assert not np.allclose(a.hidden_states[-1], b.hidden_states[-1], atol=1e-2)
+
+
+def test_extraction_bad_input():
+    model, processor = load_model("tiny-w2v2-ctc")
+    with pytest.raises(AudioError, match="empty"):
+        extract(model, processor, [np.zeros(0, np.float32)], progress=False)
+    with pytest.raises(AudioError, match="mono"):
+        extract(model, processor, [np.zeros((2, 16000), np.float32)], progress=False)
+
+    class Utt:
+        id, waveform, sample_rate = "x", np.zeros(44100, np.float32), 44100
+
+    with pytest.raises(AudioError, match="44100 Hz"):
+        extract(model, processor, [Utt()], progress=False)
+
+
+def test_acoustic_baselines_share_the_model_frame_grid(test_utts):
+    wav = test_utts[0].waveform
+    m = mfcc(wav)
+    assert m.shape == (num_frames(len(wav)), 13)
+    assert log_mel(wav).shape == (num_frames(len(wav)), 80)
+    assert np.isfinite(m).all()
+    with pytest.raises(AudioError):
+        mfcc(wav, sample_rate=8000)
