@@ -267,3 +267,30 @@ def test_existing_directory_is_not_overwritten_without_force(small_corpus_dir, t
 def test_bad_size():
     with pytest.raises(ValueError, match="at least 14"):
         build_corpus("/tmp/never-created", size=3)
+
+
+def test_ctrl_c_during_a_real_build_leaves_no_corpus(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "c"
+    proc = subprocess.Popen([sys.executable, "-m", "course", "corpus", "build", "--out", str(out), "--size", "3000",
+                             "--workers", "1", "--quiet"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".c.partial-*/*.wav")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".c.partial-*"))
+
+
+def test_stale_partial_directories_of_dead_builds_are_cleaned(tmp_path):
+    stale = tmp_path / ".c.partial-999999999-deadbeef"  # no such process
+    stale.mkdir()
+    (stale / "spk01-0000.wav").write_bytes(b"half")
+    build_corpus(tmp_path / "c", size=14, progress=False)
+    assert not stale.exists()
+    assert len(load_corpus(tmp_path / "c")) == 14
