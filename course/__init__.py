@@ -9,6 +9,7 @@ Modules, one concern each:
 - :mod:`course.textgrid`  the Interval type and Praat TextGrid files
 - :mod:`course.frames`    seconds <-> 20 ms model frames, pooling frames into segments
 - :mod:`course.online`    real Hugging Face speech datasets and forced alignment
+- :mod:`course.similarity` RDMs and RSA, linear/RBF and debiased CKA
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,243 @@
+"""RDMs, RSA and CKA, checked against scipy, brute force and known properties."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import kendalltau, pearsonr, spearmanr
+from scipy.stats import ortho_group
+
+from course.similarity import (
+    center_gram,
+    cka,
+    compare_rdms,
+    feature_space_linear_cka,
+    gram_linear,
+    gram_rbf,
+    kendall_tau_a,
+    rdm,
+    rsa,
+    upper_triangle,
+)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+# --------------------------------------------------------------------------
+# RDMs
+
+
+@pytest.mark.parametrize("metric, scipy_metric", [("correlation", "correlation"), ("cosine", "cosine")])
+def test_rdm_matches_scipy(rng, metric, scipy_metric):
+    x = rng.standard_normal((12, 7)) + 3.0
+    np.testing.assert_allclose(rdm(x, metric), squareform(pdist(x, scipy_metric)), atol=1e-12)
+
+
+def test_euclidean_rdm_uses_rsatoolbox_scaling(rng):
+    x = rng.standard_normal((9, 5))
+    expected = squareform(pdist(x, "sqeuclidean")) / x.shape[1]
+    np.testing.assert_allclose(rdm(x, "euclidean"), expected, atol=1e-12)
+    # and it is not scipy's plain Euclidean distance
+    assert not np.allclose(rdm(x, "euclidean"), squareform(pdist(x, "euclidean")))
+
+
+def test_rdm_hand_worked_example():
+    x = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]])
+    d = rdm(x, "euclidean")
+    assert d[0, 1] == pytest.approx(25 / 2)  # squared distance 25, 2 channels
+    assert d[1, 2] == pytest.approx((4 + 9) / 2)
+    assert np.all(np.diag(d) == 0) and np.array_equal(d, d.T)
+    np.testing.assert_array_equal(upper_triangle(d), [d[0, 1], d[0, 2], d[1, 2]])
+
+
+def test_rdm_bad_input(rng):
+    with pytest.raises(ValueError, match="Unknown RDM metric"):
+        rdm(rng.standard_normal((4, 3)), "manhattan")
+    with pytest.raises(ValueError, match="n_stimuli, n_features"):
+        rdm(rng.standard_normal(5))
+    with pytest.raises(ValueError, match="NaN"):
+        rdm(np.array([[1.0, np.nan], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="square"):
+        upper_triangle(np.zeros((3, 4)))
+
+
+# --------------------------------------------------------------------------
+# RDM comparison
+
+
+def test_rdm_comparisons_match_scipy(rng):
+    a, b = rdm(rng.standard_normal((15, 6))), rdm(rng.standard_normal((15, 6)))
+    ua, ub = upper_triangle(a), upper_triangle(b)
+    assert compare_rdms(a, b, "spearman") == pytest.approx(spearmanr(ua, ub).statistic, abs=1e-12)
+    assert compare_rdms(a, b, "pearson") == pytest.approx(pearsonr(ua, ub).statistic, abs=1e-12)
+    assert compare_rdms(a, b, "cosine") == pytest.approx(ua @ ub / np.linalg.norm(ua) / np.linalg.norm(ub))
+    # without ties tau-a equals scipy's tau-b
+    assert compare_rdms(a, b, "kendall_tau_a") == pytest.approx(kendalltau(ua, ub).statistic, abs=1e-12)
+
+
+def test_spearman_with_ties_matches_scipy():
+    a = np.array([1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 0.5, 4.0, 2.0, 1.0])
+    b = np.array([0.3, 0.1, 0.4, 0.4, 0.9, 0.2, 0.6, 0.5, 0.5, 0.8])
+    m = squareform(a), squareform(b)  # 10 entries = 5 stimuli
+    assert compare_rdms(*m, "spearman") == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+
+
+def _tau_a_brute_force(a, b):
+    s = 0
+    for i, j in itertools.combinations(range(len(a)), 2):
+        s += np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])
+    return s / (len(a) * (len(a) - 1) / 2)
+
+
+def test_kendall_tau_a_counts_pairs_with_ties(rng):
+    model = rng.integers(0, 3, size=45).astype(float)  # a categorical model RDM: many ties
+    data = rng.standard_normal(45)
+    assert kendall_tau_a(model, data, chunk=7) == pytest.approx(_tau_a_brute_force(model, data), abs=1e-12)
+    # ties stay in the denominator: tau-a is smaller in magnitude than tau-b
+    assert abs(kendall_tau_a(model, data)) < abs(kendalltau(model, data).statistic)
+    # hand-worked: pairs (0,1) concordant, (0,2) tie in a -> 0, (1,2) discordant -> (1 + 0 - 1) / 3
+    assert kendall_tau_a([1.0, 2.0, 1.0], [1.0, 3.0, 4.0]) == pytest.approx(0.0)
+    assert kendall_tau_a([1.0, 2.0, 3.0], [1.0, 3.0, 4.0]) == pytest.approx(1.0)
+
+
+def test_rsa_is_one_under_a_monotone_transform_of_the_rdm(rng):
+    x = rng.standard_normal((20, 8))
+    d = rdm(x, "euclidean")
+    warped = np.exp(3 * d) - 1  # strictly increasing, zero stays zero
+    assert compare_rdms(d, warped, "spearman") == pytest.approx(1.0)
+    assert compare_rdms(d, warped, "kendall_tau_a") == pytest.approx(1.0)
+    assert compare_rdms(d, warped, "pearson") < 0.999  # Pearson is not rank-based
+    # rsa() of a representation with itself, and of a rotated copy (correlation distance is not rotation-invariant,
+    # euclidean is)
+    q = ortho_group.rvs(8, random_state=1)
+    assert rsa(x, x @ q, metric="euclidean") == pytest.approx(1.0)
+    assert rsa(x, rng.standard_normal((20, 3))) < 0.5
+
+
+def test_compare_rdms_bad_input(rng):
+    a = rdm(rng.standard_normal((6, 3)))
+    with pytest.raises(ValueError, match="Unknown RDM comparison"):
+        compare_rdms(a, a, "kendall_tau_b")
+    with pytest.raises(ValueError, match="different numbers of stimuli"):
+        compare_rdms(a, rdm(rng.standard_normal((7, 3))))
+    with pytest.raises(ValueError, match="constant"):
+        compare_rdms(a, np.ones((6, 6)) - np.eye(6), "pearson")
+    with pytest.raises(ValueError, match="NaN"):
+        compare_rdms(a, rdm(np.vstack([np.ones((1, 3)), rng.standard_normal((5, 3))])))
+    with pytest.raises(ValueError, match="same stimuli"):
+        rsa(rng.standard_normal((6, 3)), rng.standard_normal((5, 3)))
+
+
+# --------------------------------------------------------------------------
+# CKA
+
+
+def _hsic_unbiased_song(k, l):
+    """Song et al. (2012) unbiased HSIC, written from the paper's formula (independent of center_gram)."""
+    n = len(k)
+    kt, lt = k.copy(), l.copy()
+    np.fill_diagonal(kt, 0)
+    np.fill_diagonal(lt, 0)
+    one = np.ones(n)
+    term = np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2)) \
+        - 2 / (n - 2) * (one @ kt @ lt @ one)
+    return term / (n * (n - 3))
+
+
+def test_centring_matches_definitions(rng):
+    x = rng.standard_normal((9, 4)) + 5.0
+    k = gram_linear(x)
+    h = np.eye(9) - np.ones((9, 9)) / 9
+    np.testing.assert_allclose(center_gram(k), h @ k @ h, atol=1e-9)
+    y = rng.standard_normal((9, 3))
+    l_ = gram_linear(y)
+    u = np.sum(center_gram(k, unbiased=True) * center_gram(l_, unbiased=True)) / (9 * 6)
+    assert u == pytest.approx(_hsic_unbiased_song(k, l_), rel=1e-9)
+
+
+def test_cka_matches_hand_written_formula(rng):
+    x, y = rng.standard_normal((30, 10)), rng.standard_normal((30, 6))
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    expected = np.linalg.norm(yc.T @ xc) ** 2 / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc))
+    assert cka(gram_linear(x), gram_linear(y)) == pytest.approx(expected, rel=1e-10)
+    k, l_ = gram_linear(x), gram_linear(y)
+    expected_u = _hsic_unbiased_song(k, l_) / np.sqrt(_hsic_unbiased_song(k, k) * _hsic_unbiased_song(l_, l_))
+    assert cka(k, l_, debiased=True) == pytest.approx(expected_u, rel=1e-9)
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_feature_space_and_kernel_forms_agree(rng, debiased):
+    x = rng.standard_normal((40, 25)) * 3 + 10.0  # offset data: a float32 computation would visibly drift
+    y = x[:, :12] @ rng.standard_normal((12, 30)) + rng.standard_normal((40, 30))
+    kernel = cka(gram_linear(x), gram_linear(y), debiased=debiased)
+    assert feature_space_linear_cka(x, y, debiased=debiased) == pytest.approx(kernel, abs=1e-6)
+    assert feature_space_linear_cka(x.astype(np.float32), y.astype(np.float32), debiased) == pytest.approx(
+        kernel, abs=1e-5)
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_cka_invariances(rng, debiased):
+    x = rng.standard_normal((50, 16))
+    y = np.tanh(x @ rng.standard_normal((16, 20))) + 0.3 * rng.standard_normal((50, 20))
+    base = feature_space_linear_cka(x, y, debiased)
+    q = ortho_group.rvs(16, random_state=2)
+    assert feature_space_linear_cka(x @ q, y, debiased) == pytest.approx(base, abs=1e-9)
+    assert feature_space_linear_cka(7.5 * x, y, debiased) == pytest.approx(base, abs=1e-9)
+    assert feature_space_linear_cka(x + 100.0, y, debiased) == pytest.approx(base, abs=1e-8)
+    assert cka(gram_rbf(x @ q), gram_rbf(y), debiased) == pytest.approx(cka(gram_rbf(x), gram_rbf(y), debiased))
+    # not invariant to an arbitrary invertible linear map (unlike CCA)
+    a = rng.standard_normal((16, 16)) @ np.diag(np.logspace(0, 2, 16))
+    assert abs(feature_space_linear_cka(x @ a, y, debiased) - base) > 1e-3
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_cka_of_a_representation_with_itself_is_one(rng, debiased):
+    x = rng.standard_normal((20, 8))
+    assert feature_space_linear_cka(x, x, debiased) == pytest.approx(1.0)
+    assert cka(gram_rbf(x), gram_rbf(x), debiased) == pytest.approx(1.0)
+
+
+def test_biased_cka_is_high_for_unrelated_data_at_small_n_debiased_is_not(rng):
+    biased, debiased = [], []
+    for _ in range(20):
+        x, y = rng.standard_normal((10, 768)), rng.standard_normal((10, 768))
+        biased.append(feature_space_linear_cka(x, y))
+        debiased.append(feature_space_linear_cka(x, y, debiased=True))
+    assert np.mean(biased) > 0.95  # measured ≈0.99
+    assert abs(np.mean(debiased)) < 0.1  # measured ≈0.0 (sd ≈0.15 per draw)
+    x, y = rng.standard_normal((200, 768)), rng.standard_normal((200, 768))
+    assert feature_space_linear_cka(x, y) > 0.7  # still biased at n=200 (≈0.8)
+    assert abs(feature_space_linear_cka(x, y, debiased=True)) < 0.03
+
+
+def test_gram_rbf_matches_its_definition(rng):
+    x = rng.standard_normal((11, 4))
+    d2 = squareform(pdist(x, "sqeuclidean"))
+    for t in (0.5, 1.0, 2.0):
+        np.testing.assert_allclose(gram_rbf(x, t), np.exp(-d2 / (2 * t ** 2 * np.median(d2))), atol=1e-12)
+    # the median includes the zero diagonal: it is not the median of the off-diagonal distances
+    assert np.median(d2) != np.median(d2[np.triu_indices(11, 1)])
+
+
+def test_cka_bad_input(rng):
+    x = rng.standard_normal((3, 5))
+    with pytest.raises(ValueError, match="at least 4"):
+        cka(gram_linear(x), gram_linear(x), debiased=True)
+    with pytest.raises(ValueError, match="at least 4"):
+        feature_space_linear_cka(x, x, debiased=True)
+    with pytest.raises(ValueError, match="same stimuli"):
+        feature_space_linear_cka(rng.standard_normal((6, 2)), rng.standard_normal((7, 2)))
+    with pytest.raises(ValueError, match="different stimuli"):
+        cka(np.eye(5), np.eye(6))
+    with pytest.raises(ValueError, match="symmetric"):
+        cka(rng.standard_normal((5, 5)), np.eye(5))
+    with pytest.raises(ValueError, match="constant"):
+        feature_space_linear_cka(np.ones((6, 3)), rng.standard_normal((6, 3)))
+    with pytest.raises(ValueError, match="threshold"):
+        gram_rbf(x, 0.0)
