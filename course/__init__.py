@@ -9,6 +9,7 @@ Modules, one concern each:
 - :mod:`course.textgrid`  the Interval type and Praat TextGrid files
 - :mod:`course.frames`    seconds <-> 20 ms model frames, pooling frames into segments
 - :mod:`course.online`    real Hugging Face speech datasets and forced alignment
+- :mod:`course.probing`   linear probes on frames and segments, control tasks, MDL (online code)
 - :mod:`course.similarity` RDMs and RSA, linear/RBF and debiased CKA
 """
 
