@@ -25,6 +25,7 @@ metrics are measured on the stored weights.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -142,7 +143,7 @@ def _load_split(corpus: Corpus, split: str, kind: str | None = None) -> tuple[li
     return utts, [u.waveform for u in utts]
 
 
-def train_w2v2_ctc(out: Path, steps: int = 2400, batch_size: int = 8, seed: int = SEED) -> None:
+def train_w2v2_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int = SEED) -> None:
     """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones."""
     from transformers import Wav2Vec2ForCTC
 
@@ -232,7 +233,7 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
     return processor.tokenizer(text, add_special_tokens=False).input_ids
 
 
-def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int = SEED) -> None:
+def train_whisper(out: Path, steps: int = 2000, batch_size: int = 16, seed: int = SEED) -> None:
     """Train ``tiny-whisper`` from scratch."""
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
@@ -292,7 +293,7 @@ def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int =
 # tiny-w2v2-intent
 
 
-def train_intent(out: Path, steps: int = 600, batch_size: int = 8, seed: int = SEED,
+def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = SEED,
                  init_from: str | Path = "tiny-w2v2-ctc") -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``)."""
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
@@ -370,7 +371,7 @@ def train(name: str, out: Path | None = None, steps: int | None = None) -> dict:
     model, _ = load_model(out)
     metrics["parameters"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
     metrics["training_minutes"] = round(minutes, 1)
-    metrics["training_steps"] = steps
+    metrics["training_steps"] = steps or inspect.signature(TRAINERS[name]).parameters["steps"].default
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     write_model_card(name, out, metrics)
     _log(f"{name}: {metrics}")
