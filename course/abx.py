@@ -1,0 +1,392 @@
+"""ABX phone discriminability (ZeroSpeech / Libri-light conventions).
+
+ABX asks whether a representation keeps phones apart without training a
+probe (Schatz et al. 2013, "Evaluating speech features with the Minimal-Pair
+ABX task"; the ZeroSpeech challenges; Kahn et al. 2020, "Libri-light"). For a
+triplet of phone segments ``(A, B, X)`` with ``X`` of ``A``'s category and
+``B`` of another, the representation is right when ``X`` is closer to ``A``
+than to ``B``. The **ABX error** is one minus the mean of these scores.
+
+Conventions (those of the Libri-light ABX tool, except where noted):
+
+* **Items** are phone segments; an item's frames are those its interval owns
+  under :func:`course.frames.segment_frames` (frame step 0.02 s for every
+  course model; the Libri-light tool defaults to 0.01 s, wrong for wav2vec 2.0,
+  HuBERT and Whisper). Its **context** is the previous and next phone
+  (triphone ABX), ``#`` at an utterance edge or across a pause.
+* **Frame distance**: frames are L2-normalised, ``d(a, b) = arccos(a . b) / pi``
+  (angle in units of pi, in [0, 1]; the dot product is clipped to [-1, 1]).
+  An all-zero frame stays zero, so it is at distance 0.5 from everything.
+  Near 0 the arccos has a resolution of about 1e-8 (a frame with itself
+  gives ~1e-9, not 0): only bitwise-identical computations tie exactly.
+* **Item distance**: dynamic time warping with the moves ``(i-1, j)``,
+  ``(i-1, j-1)``, ``(i, j-1)``, every cell on the path adding its frame
+  distance, from ``(0, 0)`` to ``(n-1, m-1)``. The distance is the path's
+  **average** cost: ``C* / len*``, where ``C*`` is the minimal total cost and
+  ``len*`` the number of cells of the optimal path; among optimal paths of
+  equal cost the one with the fewest cells is taken. (Libri-light breaks such
+  ties by move order instead; with real-valued features exact ties are rare,
+  and this rule keeps ``d(x, y) = d(y, x)``.)
+* **Score** of a triplet: 1 if ``d(X, A) < d(X, B)``, 0.5 if equal, 0 otherwise.
+* **Within speaker**: A, B and X from one speaker (X != A). **Across
+  speakers**: A and B from one speaker, X from another. All items of a
+  triplet share the context.
+* **Aggregation** is a macro-average, never a mean over raw triplets: the
+  triplets of each cell (context, speaker of A and B, [speaker of X], phone
+  of A, phone of B) are averaged; then cells are averaged over contexts (and,
+  across speakers, over X's speaker jointly with the context, as Libri-light
+  does), then over speakers, then over the ordered phone pairs ``(a, b)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from course.features import Representation
+from course.frames import segment_frames
+from course.probing import aligned_features
+
+#: ABX modes understood by :func:`abx_error`.
+MODES = ("within", "across")
+#: Context label at an utterance edge or across a pause.
+BOUNDARY = "#"
+
+
+@dataclass
+class ABXItems:
+    """Phone segments to discriminate.
+
+    Attributes
+    ----------
+    features : list of np.ndarray
+        Frames of each item, shape (n_frames_i, dim).
+    phones, speakers, contexts : np.ndarray of str, shape (n_items,)
+        Category, speaker and context (``"prev+next"``, or ``""`` for every
+        item when contexts are ignored).
+    """
+
+    features: list[np.ndarray]
+    phones: np.ndarray
+    speakers: np.ndarray
+    contexts: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.features)
+        for name in ("phones", "speakers", "contexts"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} entries but there are {n} items.")
+        dims = {f.shape[1] for f in self.features if np.ndim(f) == 2}
+        if any(np.ndim(f) != 2 or len(f) == 0 for f in self.features) or len(dims) > 1:
+            raise ValueError("Every item needs frames of shape (n_frames >= 1, dim), with one dim for all items.")
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def subset(self, index: np.ndarray) -> "ABXItems":
+        """Items selected by a boolean mask or an index array."""
+        idx = np.arange(len(self))[index]
+        return ABXItems([self.features[i] for i in idx], self.phones[idx], self.speakers[idx], self.contexts[idx])
+
+
+@dataclass
+class ABXResult:
+    """ABX error and its breakdown.
+
+    Attributes
+    ----------
+    error : float
+        Macro-averaged ABX error (0 = perfect, 0.5 = chance).
+    by_pair : pd.DataFrame
+        Error per ordered phone pair, columns ``a, b, error``.
+    cells : pd.DataFrame
+        One row per cell: ``context, speaker, x_speaker, a, b, score,
+        n_triplets`` (``score`` = mean triplet score of the cell).
+    mode : str
+    n_triplets : int
+    """
+
+    error: float
+    by_pair: pd.DataFrame
+    cells: pd.DataFrame
+    mode: str
+    n_triplets: int
+
+
+# --------------------------------------------------------------------------
+# Items
+
+
+def phone_items(
+    features: Sequence[Representation | np.ndarray],
+    utterances: Sequence,
+    layer: int | None = None,
+    context: bool = True,
+    pause: float = 0.05,
+) -> ABXItems:
+    """One ABX item per phone segment of the utterances.
+
+    Parameters
+    ----------
+    features, utterances, layer
+        As for :func:`course.probing.aligned_features` (``Representation``
+        from :func:`course.features.extract` with a layer, or per-utterance
+        frame arrays such as MFCCs).
+    context : bool
+        Record each phone's (previous, next) phone for triphone ABX; if False
+        every item gets the empty context, so any items may form a triplet.
+    pause : float
+        A gap of at least this many seconds between two phones is a boundary
+        (context ``#``), like an utterance edge. Shorter gaps (stop closures,
+        word joins in the synthetic corpus) are ignored.
+    """
+    feats, phones, speakers, contexts = [], [], [], []
+    for frames, utt, step in aligned_features(features, utterances, layer):
+        ivs = [iv for iv in utt.phones if iv.start < len(frames) * step]
+        for k, iv in enumerate(ivs):
+            owned = segment_frames(iv.start, iv.end, len(frames), step)
+            feats.append(np.asarray(frames[owned.start:owned.stop], dtype=np.float64))
+            phones.append(iv.label)
+            speakers.append(utt.speaker)
+            if context:
+                prev = ivs[k - 1].label if k > 0 and iv.start - ivs[k - 1].end < pause else BOUNDARY
+                nxt = ivs[k + 1].label if k + 1 < len(ivs) and ivs[k + 1].start - iv.end < pause else BOUNDARY
+                contexts.append(f"{prev}+{nxt}")
+            else:
+                contexts.append("")
+    if not feats:
+        raise ValueError("No phone segments in these utterances.")
+    return ABXItems(feats, np.asarray(phones), np.asarray(speakers), np.asarray(contexts))
+
+
+def subsample_items(items: ABXItems, max_per_group: int, seed: int = 0) -> ABXItems:
+    """Keep at most ``max_per_group`` items per (context, speaker, phone), drawn with ``seed``.
+
+    The cost of ABX grows with the cube of the group sizes; the Libri-light
+    tool caps groups the same way (its ``max_size_group``, 10 by default).
+    """
+    if max_per_group < 1:
+        raise ValueError(f"max_per_group must be at least 1, got {max_per_group}.")
+    rng = np.random.default_rng(seed)
+    keys = pd.Series(list(zip(items.contexts, items.speakers, items.phones)))
+    keep = []
+    for _, idx in keys.groupby(keys).groups.items():
+        idx = np.asarray(idx)
+        keep.extend(idx if len(idx) <= max_per_group else rng.choice(idx, max_per_group, replace=False))
+    return items.subset(np.sort(np.asarray(keep, dtype=int)))
+
+
+# --------------------------------------------------------------------------
+# Distances
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def frame_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angular distance between every frame of ``a`` (n, dim) and of ``b`` (m, dim), shape (n, m).
+
+    ``arccos(clip(a_i . b_j, -1, 1)) / pi`` after L2-normalising every frame.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"Expected frames of shapes (n, dim) and (m, dim), got {a.shape} and {b.shape}.")
+    return np.arccos(np.clip(_normalise(a) @ _normalise(b).T, -1.0, 1.0)) / np.pi
+
+
+def dtw_batch(costs: np.ndarray) -> np.ndarray:
+    """Average-cost DTW of a batch of equally shaped cost matrices, shape (B, n, m) -> (B,).
+
+    See the module docstring for the moves and the path normalisation. The
+    recursion runs over anti-diagonals ``i + j = k`` (n + m - 1 steps), each
+    step vectorised over the batch and the cells of the diagonal.
+    """
+    c = np.asarray(costs, dtype=np.float64)
+    if c.ndim != 3 or c.shape[1] == 0 or c.shape[2] == 0:
+        raise ValueError(f"costs must have shape (batch, n >= 1, m >= 1), got {c.shape}.")
+    bsz, n, m = c.shape
+    # padded tables: cell (i, j) lives at (i + 1, j + 1); row and column 0 are an infinite border
+    acc = np.full((bsz, n + 1, m + 1), np.inf)
+    length = np.zeros((bsz, n + 1, m + 1), dtype=np.int64)
+    acc[:, 1, 1], length[:, 1, 1] = c[:, 0, 0], 1
+    for k in range(1, n + m - 1):
+        i = np.arange(max(0, k - m + 1), min(n, k + 1))
+        j = k - i
+        # predecessors (i-1, j), (i, j-1), (i-1, j-1) in padded coordinates
+        cand = np.stack([acc[:, i, j + 1], acc[:, i + 1, j], acc[:, i, j]], axis=-1)
+        cand_len = np.stack([length[:, i, j + 1], length[:, i + 1, j], length[:, i, j]], axis=-1)
+        best = cand.min(axis=-1)
+        shortest = np.where(cand == best[..., None], cand_len, np.iinfo(np.int64).max).min(axis=-1)
+        acc[:, i + 1, j + 1] = c[:, i, j] + best
+        length[:, i + 1, j + 1] = shortest + 1
+    return acc[:, n, m] / length[:, n, m]
+
+
+def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """ABX distance between two items (frames (n, dim) and (m, dim)): DTW over :func:`frame_distances`."""
+    return float(dtw_batch(frame_distances(a, b)[None])[0])
+
+
+def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """:func:`dtw_distance` for many item pairs at once, shape (n_pairs,).
+
+    Pairs are grouped by their two lengths, so each group's cost matrices
+    are computed by one batched matrix product and warped together.
+
+    Parameters
+    ----------
+    features : sequence of arrays (n_frames_i, dim)
+    pairs : int array, shape (n_pairs, 2)
+        Indices into ``features``.
+    chunk : int
+        Pairs per batch (bounds memory).
+    """
+    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    out = np.empty(len(p))
+    if len(p) == 0:
+        return out
+    unit = [_normalise(np.asarray(f, dtype=np.float64)) for f in features]
+    lengths = np.array([len(f) for f in unit])
+    by_length = {n: np.flatnonzero(lengths == n) for n in np.unique(lengths)}
+    stacked = {n: np.stack([unit[i] for i in idx]) for n, idx in by_length.items()}
+    position = np.empty(len(unit), dtype=np.int64)
+    for idx in by_length.values():
+        position[idx] = np.arange(len(idx))
+    keys = lengths[p[:, 0]] * (lengths.max() + 1) + lengths[p[:, 1]]
+    order = np.argsort(keys, kind="stable")
+    _, starts = np.unique(keys[order], return_index=True)
+    for rows in np.split(order, starts[1:]):
+        n, m = lengths[p[rows[0], 0]], lengths[p[rows[0], 1]]
+        for s in range(0, len(rows), chunk):
+            r = rows[s:s + chunk]
+            a = stacked[n][position[p[r, 0]]]
+            b = stacked[m][position[p[r, 1]]]
+            cos = np.einsum("bnd,bmd->bnm", a, b)
+            out[r] = dtw_batch(np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Scoring
+
+
+def _triplet_score(dxa: np.ndarray, dxb: np.ndarray, exclude_same: bool) -> tuple[float, int]:
+    """Mean score of all triplets from d(X, A) (n_x, n_a) and d(X, B) (n_x, n_b)."""
+    lt = dxa[:, :, None] < dxb[:, None, :]
+    eq = dxa[:, :, None] == dxb[:, None, :]
+    score = lt + 0.5 * eq
+    if exclude_same:  # within speaker X and A come from the same items: X != A
+        keep = ~np.eye(dxa.shape[0], dtype=bool)
+        score = score[keep]
+    n = score.size
+    return float(score.sum() / n), int(n)
+
+
+def _groups(items: ABXItems) -> dict:
+    """context -> speaker -> phone -> item indices."""
+    out: dict = {}
+    for i, (c, s, ph) in enumerate(zip(items.contexts, items.speakers, items.phones)):
+        out.setdefault(c, {}).setdefault(s, {}).setdefault(ph, []).append(i)
+    return out
+
+
+def _concat(by_phone: dict) -> list[int]:
+    """Item indices of a {phone: indices} group, phone after phone."""
+    return [i for idx in by_phone.values() for i in idx]
+
+
+def _slices(by_phone: dict) -> dict:
+    """Where each phone's items sit in :func:`_concat` order."""
+    out, start = {}, 0
+    for ph, idx in by_phone.items():
+        out[ph] = slice(start, start + len(idx))
+        start += len(idx)
+    return out
+
+
+def _block_pairs(rows: list[int], cols: list[int]) -> np.ndarray:
+    """Every (row, col) index pair, row-major: shape (len(rows) * len(cols), 2)."""
+    return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+def abx_error(items: ABXItems, mode: str = "within") -> ABXResult:
+    """ABX error of a set of phone items, macro-averaged (see the module docstring).
+
+    Parameters
+    ----------
+    items : ABXItems
+        From :func:`phone_items` (optionally :func:`subsample_items`).
+    mode : {"within", "across"}
+        Speaker condition of the triplets.
+
+    Returns
+    -------
+    ABXResult
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode, no items, or items that form no triplet (e.g.
+        one speaker in ``"across"`` mode, or no context with two phones of
+        which one has two items).
+
+    Notes
+    -----
+    Every item distance a triplet needs is computed once (all pairs within a
+    context and speaker block, by :func:`pair_distances`) and looked up from
+    then on. Cost: for each context, the squared number of its items per
+    speaker (within) or per speaker pair (across).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    if len(items) == 0:
+        raise ValueError("No ABX items given.")
+    groups = _groups(items)
+    # the blocks of item distances the triplets need: (context, speaker of A/B, speaker of X, A/B items, X items)
+    blocks = []
+    for c, by_spk in groups.items():
+        for s, by_phone in by_spk.items():
+            if len(by_phone) < 2:
+                continue
+            if mode == "within":
+                if max(len(v) for v in by_phone.values()) >= 2:
+                    blocks.append((c, s, s, by_phone, by_phone))
+            else:
+                for s_x, phones_x in by_spk.items():
+                    x = {ph: idx for ph, idx in phones_x.items() if ph in by_phone}
+                    if s_x != s and x:
+                        blocks.append((c, s, s_x, by_phone, x))
+    if not blocks:
+        raise ValueError(f"These items form no {mode}-speaker ABX triplet: each needs, in one context, two phones "
+                         "from one speaker" + (" with two items of one of them." if mode == "within"
+                                               else " and an item of one of them from another speaker."))
+    flat = [(_concat(ab), _concat(x)) for *_, ab, x in blocks]
+    pairs = np.concatenate([_block_pairs(x, ab) for ab, x in flat])
+    # each unordered pair once (the distance is symmetric)
+    key = np.minimum(pairs[:, 0], pairs[:, 1]) * len(items) + np.maximum(pairs[:, 0], pairs[:, 1])
+    unique, inverse = np.unique(key, return_inverse=True)
+    dist = pair_distances(items.features, np.stack(np.divmod(unique, len(items)), axis=1))[inverse.ravel()]
+    rows, offset = [], 0
+    for (c, s, s_x, by_phone, x_phones), (ab, x) in zip(blocks, flat):
+        d = dist[offset:offset + len(x) * len(ab)].reshape(len(x), len(ab))
+        offset += len(x) * len(ab)
+        cols, xrows = _slices(by_phone), _slices(x_phones)
+        for a, xr in xrows.items():
+            if mode == "within" and len(by_phone[a]) < 2:
+                continue
+            dxa = d[xr, cols[a]]
+            for b, cb in cols.items():
+                if b != a:
+                    score, n = _triplet_score(dxa, d[xr, cb], exclude_same=mode == "within")
+                    rows.append((c, s, s_x, a, b, score, n))
+    cells = pd.DataFrame(rows, columns=["context", "speaker", "x_speaker", "a", "b", "score", "n_triplets"])
+    # contexts (and X speakers) -> speakers -> phone pairs
+    per_speaker = cells.groupby(["speaker", "a", "b"], sort=True)["score"].mean()
+    per_pair = per_speaker.groupby(level=["a", "b"]).mean()
+    by_pair = (1.0 - per_pair).rename("error").reset_index()
+    return ABXResult(float(1.0 - per_pair.mean()), by_pair, cells, mode, int(cells["n_triplets"].sum()))
