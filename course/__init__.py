@@ -11,6 +11,7 @@ Modules, one concern each:
 - :mod:`course.online`    real Hugging Face speech datasets and forced alignment
 - :mod:`course.probing`   linear probes on frames and segments, control tasks, MDL (online code)
 - :mod:`course.similarity` RDMs and RSA, linear/RBF and debiased CKA
+- :mod:`course.lenses`     CTC lens and decoder lens, with pre-/post-LN final-norm handling
 - :mod:`course.abx`       ABX phone discriminability (DTW, within/across speakers, triphone contexts)
 """
 

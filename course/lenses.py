@@ -1,0 +1,361 @@
+"""Lenses: decode intermediate layers with the model's own output machinery.
+
+* **CTC lens**: apply a CTC model's own head (``lm_head``) to every layer's
+  hidden states, decode greedily and score each layer (phone or character
+  error rate). Like the logit lens of language models (nostalgebraist 2020),
+  it asks how early the model's final answer can be read off.
+* **Decoder lens** (Langedijk et al. 2024, "DecoderLens: layerwise
+  interpretation of encoder-decoder transformers", NAACL Findings): let an
+  encoder-decoder model's decoder cross-attend to encoder layer ``l`` instead
+  of the last one, generate as usual, and score each layer (WER).
+
+Layer-norm placement decides what "layer l's output" means to the head:
+
+* **post-LN** models (wav2vec2-base, ``do_stable_layer_norm=False``) normalise
+  inside every layer: every hidden state is already in the head's input
+  space, and nothing is applied;
+* **pre-LN** models (wav2vec 2.0 "stable layer norm" such as the shipped
+  ``tiny-w2v2-ctc``, HuBERT-large, Whisper) leave the residual stream
+  un-normalised and apply the encoder's final ``layer_norm`` once, after the
+  last layer. The lens applies that norm to ``hidden_states[l]`` for
+  ``l < L``, and to the last one **only if it lacks it**.
+
+Whether ``hidden_states[L]`` already includes the final norm depends on the
+model class *and the transformers version*: in transformers 5 the Whisper
+encoder returns the normalised last state, but Wav2Vec2/HuBERT/WavLM return
+the last layer's output *before* the final norm (their output recorder does
+not tie the last hidden state). :func:`last_layer_is_normed` therefore checks
+it on the model with one short forward pass instead of assuming it; the test
+of a correct lens is that at the last layer it reproduces the model's own
+logits exactly, and at layer ``l`` the logits of the model cut after ``l``
+layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from course.audio import SAMPLE_RATE
+from course.features import Representation, _waveforms, is_whisper
+from course.metrics import error_rate
+
+
+@dataclass
+class LensResult:
+    """Per-layer transcriptions (and error rates) of a lens.
+
+    Attributes
+    ----------
+    layers : list of int
+        Hidden-state indices (0 = input of the first transformer layer,
+        ``L`` = last layer).
+    hypotheses : list
+        ``hypotheses[k][u]``: utterance ``u`` decoded from ``layers[k]``; a
+        list of tokens (CTC lens) or a string (decoder lens).
+    error_rates : np.ndarray or None
+        Error rate per layer when references were given.
+    """
+
+    layers: list[int]
+    hypotheses: list
+    error_rates: np.ndarray | None
+
+
+# --------------------------------------------------------------------------
+# Layer norms
+
+
+def is_pre_ln(model) -> bool:  # noqa: ANN001
+    """Whether the (encoder of the) model is a pre-LN transformer.
+
+    Whisper is pre-LN by design; wav2vec 2.0-style models say so in
+    ``config.do_stable_layer_norm``. Other architectures raise, rather than
+    guess.
+    """
+    if is_whisper(model):
+        return True
+    flag = getattr(model.config, "do_stable_layer_norm", None)
+    if flag is None:
+        raise ValueError(f"Cannot tell where {type(model).__name__} puts its layer norms "
+                         "(no config.do_stable_layer_norm); lenses support wav2vec 2.0-style models and Whisper.")
+    return bool(flag)
+
+
+def _encoder(model):  # noqa: ANN001, ANN202
+    return model.get_encoder() if is_whisper(model) else model.base_model.encoder
+
+
+def final_layer_norm(model) -> torch.nn.Module | None:  # noqa: ANN001
+    """The encoder's final layer norm of a pre-LN model; None for a post-LN model."""
+    return _encoder(model).layer_norm if is_pre_ln(model) else None
+
+
+def _encoder_forward(model, seed: int = 0):  # noqa: ANN001, ANN202
+    """Hidden states and last_hidden_state of the encoder on a short random input (no global RNG touched)."""
+    gen = torch.Generator().manual_seed(seed)
+    if is_whisper(model):
+        cfg = model.config
+        feats = torch.randn(1, cfg.num_mel_bins, 2 * cfg.max_source_positions, generator=gen)
+        return model.get_encoder()(feats, output_hidden_states=True)
+    return model.base_model(torch.randn(1, SAMPLE_RATE // 2, generator=gen), output_hidden_states=True)
+
+
+@torch.no_grad()
+def last_layer_is_normed(model) -> bool:  # noqa: ANN001
+    """Whether ``output_hidden_states[-1]`` of this model already includes the final layer norm.
+
+    Always True for post-LN models (there is no final norm to add). For
+    pre-LN models one forward pass on 0.5 s of noise compares
+    ``hidden_states[-1]`` with ``last_hidden_state``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``hidden_states[-1]`` is neither the encoder output nor the
+        encoder output before its final norm (an unknown convention).
+    """
+    norm = final_layer_norm(model)
+    if norm is None:
+        return True
+    out = _encoder_forward(model)
+    last, final = out.hidden_states[-1], out.last_hidden_state
+    if torch.allclose(last, final, rtol=1e-4, atol=1e-5):
+        return True
+    if torch.allclose(norm(last), final, rtol=1e-4, atol=1e-5):
+        return False
+    raise RuntimeError(f"{type(model).__name__}: hidden_states[-1] is neither the encoder output nor its input to "
+                       "the final layer norm; cannot place the norm for a lens.")
+
+
+@torch.no_grad()
+def normalise_layers(model, hidden_states, last_normed: bool | None = None) -> torch.Tensor:  # noqa: ANN001
+    """Bring every layer's hidden states into the space the output head reads.
+
+    Parameters
+    ----------
+    model
+        The model the hidden states come from.
+    hidden_states : array or tensor, shape (n_layers + 1, ..., dim)
+        All layers, e.g. ``Representation.hidden_states``.
+    last_normed : bool, optional
+        Whether the last entry already includes the final norm (default:
+        :func:`last_layer_is_normed`).
+
+    Returns
+    -------
+    torch.Tensor, float32
+        Pre-LN: the encoder's final norm applied to layers ``0 .. L-1``, and to
+        ``L`` only if ``last_normed`` is False. Post-LN: unchanged.
+    """
+    h = torch.as_tensor(np.asarray(hidden_states) if not torch.is_tensor(hidden_states) else hidden_states,
+                        dtype=torch.float32)
+    norm = final_layer_norm(model)
+    if norm is None:
+        return h
+    if last_normed is None:
+        last_normed = last_layer_is_normed(model)
+    stop = len(h) - 1 if last_normed else len(h)
+    return torch.cat([norm(h[:stop]), h[stop:]])
+
+
+# --------------------------------------------------------------------------
+# CTC lens
+
+
+def ctc_greedy_decode(ids: Sequence[int], blank_id: int) -> list[int]:
+    """Greedy (best-path) CTC decoding: merge repeated ids, then drop blanks.
+
+    A blank between two equal ids keeps both: ``[a, a, _, a] -> [a, a]``.
+    """
+    out: list[int] = []
+    prev = None
+    for i in (int(v) for v in ids):
+        if i != prev and i != blank_id:
+            out.append(i)
+        prev = i
+    return out
+
+
+@torch.no_grad()
+def ctc_lens_logits(model, hidden_states, last_normed: bool | None = None) -> np.ndarray:  # noqa: ANN001
+    """The CTC head applied to every layer: shape (n_layers + 1, n_frames, vocab).
+
+    ``model.lm_head(normalise_layers(model, hidden_states))``; at the last
+    layer this equals ``model(...).logits``.
+    """
+    if not hasattr(model, "lm_head"):
+        raise ValueError(f"{type(model).__name__} has no CTC head (lm_head): the CTC lens needs a ...ForCTC model.")
+    if model.training:
+        raise ValueError("The model is in training mode (dropout on): call model.eval() first.")
+    shape, dim = tuple(np.shape(hidden_states)), model.lm_head.in_features
+    if len(shape) != 3 or shape[-1] != dim:
+        raise ValueError(f"hidden_states must have shape (n_layers + 1, n_frames, {dim}), got {shape}.")
+    return model.lm_head(normalise_layers(model, hidden_states, last_normed)).numpy()
+
+
+def _check_layers(layers: Sequence[int] | None, n_states: int) -> list[int]:
+    if layers is None:
+        return list(range(n_states))
+    out = [int(l_) for l_ in layers]
+    bad = [l_ for l_ in out if not 0 <= l_ < n_states]
+    if bad:
+        raise ValueError(f"Layers {bad} out of range: the model has hidden states 0..{n_states - 1}.")
+    return out
+
+
+def _scores(references, hypotheses: list, tokenize: Callable) -> np.ndarray | None:  # noqa: ANN001
+    if references is None:
+        return None
+    if len(references) != len(hypotheses[0]):
+        raise ValueError(f"{len(references)} references but {len(hypotheses[0])} utterances.")
+    refs = [tokenize(r) for r in references]
+    return np.array([error_rate(refs, [tokenize(h) for h in hyps]) for hyps in hypotheses])
+
+
+def ctc_lens(
+    model,  # noqa: ANN001
+    processor,  # noqa: ANN001
+    representations: Sequence[Representation | np.ndarray],
+    references: Sequence[Sequence[str]] | None = None,
+    layers: Sequence[int] | None = None,
+) -> LensResult:
+    """Greedy CTC transcription from every layer, scored against references.
+
+    Parameters
+    ----------
+    model, processor
+        A CTC model (e.g. ``load_model("tiny-w2v2-ctc")``) and its processor,
+        whose tokenizer turns ids into tokens.
+    representations : sequence of Representation or array
+        Hidden states of each utterance, shape (n_layers + 1, n_frames, dim),
+        from :func:`course.features.extract` with the same model.
+    references : sequence of token sequences, optional
+        E.g. ``[[p.label for p in utt.phones] for utt in utterances]``; then
+        ``error_rates`` holds the corpus-level token error rate per layer
+        (:func:`course.metrics.error_rate`: PER for the phone model, CER for
+        a character model once you drop its word delimiter).
+    layers : sequence of int, optional
+        Which hidden states to decode (default: all).
+
+    Returns
+    -------
+    LensResult
+        ``hypotheses[k][u]`` is a list of tokens, spelled as the tokenizer
+        spells them (special tokens such as ``<unk>`` kept, blanks removed).
+    """
+    if len(representations) == 0:
+        raise ValueError("No representations given.")
+    blank = model.config.pad_token_id
+    if blank is None:
+        raise ValueError("model.config.pad_token_id (the CTC blank) is not set.")
+    tokenizer = getattr(processor, "tokenizer", processor)
+    last_normed = last_layer_is_normed(model)
+    states = [r.hidden_states if isinstance(r, Representation) else r for r in representations]
+    chosen = _check_layers(layers, len(states[0]))
+    hyps: list[list[list[str]]] = [[] for _ in chosen]
+    for h in states:
+        if len(h) != len(states[0]):
+            raise ValueError("Representations with different numbers of layers: use one model for all.")
+        ids = ctc_lens_logits(model, h, last_normed)[chosen].argmax(-1)
+        for k, row in enumerate(ids):
+            hyps[k].append(tokenizer.convert_ids_to_tokens(ctc_greedy_decode(row, blank)))
+    return LensResult(chosen, hyps, _scores(references, hyps, list))
+
+
+# --------------------------------------------------------------------------
+# Decoder lens
+
+
+@torch.no_grad()
+def encoder_lens_states(model, input_features: torch.Tensor) -> list[torch.Tensor]:  # noqa: ANN001
+    """What the decoder lens lets the decoder attend to: each encoder layer's output, normalised.
+
+    Parameters
+    ----------
+    model
+        A Whisper-family encoder-decoder.
+    input_features : tensor, shape (batch, n_mels, n_frames)
+        From the model's feature extractor.
+
+    Returns
+    -------
+    list of tensors, shape (batch, n_positions, d_model), one per hidden state
+        The encoder's final norm applied to layers ``0 .. L-1`` (and to ``L``
+        only if the encoder returns it un-normalised, which
+        :func:`last_layer_is_normed` rules for this transformers version).
+    """
+    if not is_whisper(model):
+        raise ValueError(f"The decoder lens needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
+    out = model.get_encoder()(input_features, output_hidden_states=True)
+    norm = final_layer_norm(model)
+    states = list(out.hidden_states)
+    last_normed = torch.allclose(states[-1], out.last_hidden_state, rtol=1e-4, atol=1e-5)
+    stop = len(states) - 1 if last_normed else len(states)
+    return [norm(h) if i < stop else h for i, h in enumerate(states)]
+
+
+@torch.no_grad()
+def decoder_lens(
+    model,  # noqa: ANN001
+    processor,  # noqa: ANN001
+    audio: Sequence,
+    references: Sequence[str] | None = None,
+    layers: Sequence[int] | None = None,
+    max_new_tokens: int = 40,
+    batch_size: int = 16,
+    normalise: Callable[[str], str] | None = None,
+) -> LensResult:
+    """Transcribe with the decoder attending to each encoder layer in turn; WER per layer.
+
+    Parameters
+    ----------
+    model, processor
+        A Whisper-family model (e.g. ``load_model("tiny-whisper")``) and its
+        processor.
+    audio : sequence
+        :class:`~course.corpus.Utterance` records or 16 kHz mono arrays.
+    references : sequence of str, optional
+        Reference transcripts; ``error_rates`` is then the corpus-level WER
+        (words split on whitespace) per layer.
+    layers : sequence of int, optional
+        Encoder hidden states to decode from (default: all, 0 .. L).
+    max_new_tokens : int
+        Generation length limit.
+    batch_size : int
+        Utterances per forward pass.
+    normalise : callable, optional
+        Applied to hypotheses and references before scoring (e.g. lower-casing
+        and removing punctuation for real Whisper output).
+
+    Returns
+    -------
+    LensResult
+        ``hypotheses[k][u]`` is a string (special tokens skipped, stripped).
+        At the last layer this is exactly ``model.generate(input_features)``.
+    """
+    from transformers.modeling_outputs import BaseModelOutput
+
+    if model.training:
+        raise ValueError("The model is in training mode (dropout on): call model.eval() first.")
+    _, waves = _waveforms(audio)
+    if not waves:
+        raise ValueError("No audio given.")
+    fe = getattr(processor, "feature_extractor", processor)
+    chosen: list[int] | None = None
+    hyps: list[list[str]] = []
+    for start in range(0, len(waves), batch_size):
+        feats = fe(waves[start:start + batch_size], sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+        states = encoder_lens_states(model, feats)
+        if chosen is None:
+            chosen = _check_layers(layers, len(states))
+            hyps = [[] for _ in chosen]
+        for k, layer in enumerate(chosen):
+            ids = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=states[layer]),
+                                 max_new_tokens=max_new_tokens)
+            hyps[k].extend(t.strip() for t in processor.batch_decode(ids, skip_special_tokens=True))
+    norm = normalise or (lambda s: s)
+    return LensResult(chosen or [], hyps, _scores(references, hyps, lambda s: norm(s).split()))
