@@ -7,10 +7,14 @@ lines up with the TextGrid segments through :mod:`course.frames`.
 :func:`mfcc` and :func:`log_mel` give acoustic baselines on the same 20 ms
 frame grid as wav2vec 2.0: the control every probing result needs.
 
-Layer-norm placement (it matters for lenses): in pre-LN models (the shipped
-wav2vec 2.0 models use ``do_stable_layer_norm``; Whisper and HuBERT-large too)
-``hidden_states[l]`` for ``l < L`` are un-normalised residual streams, and
-only the last one has passed the encoder's final layer norm.
+Layer-norm placement (it matters for lenses): hidden states are returned as
+``transformers`` gives them. In pre-LN models intermediate states are
+un-normalised residual streams, and the encoder's final layer norm differs by
+family (checked with transformers 5): for wav2vec 2.0 / HuBERT with
+``do_stable_layer_norm`` (the shipped wav2vec 2.0 models) *no* entry of
+``hidden_states`` has it (only ``last_hidden_state`` does); for Whisper the last
+entry has it. In post-LN models (wav2vec2-base) every entry is normalised.
+:mod:`course.lenses` handles each case.
 """
 
 from __future__ import annotations
