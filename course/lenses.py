@@ -151,8 +151,7 @@ def normalise_layers(model, hidden_states, last_normed: bool | None = None) -> t
         Pre-LN: the encoder's final norm applied to layers ``0 .. L-1``, and to
         ``L`` only if ``last_normed`` is False. Post-LN: unchanged.
     """
-    h = torch.as_tensor(np.asarray(hidden_states) if not torch.is_tensor(hidden_states) else hidden_states,
-                        dtype=torch.float32)
+    h = torch.as_tensor(hidden_states if torch.is_tensor(hidden_states) else np.asarray(hidden_states)).float()
     norm = final_layer_norm(model)
     if norm is None:
         return h
