@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     mb.add_argument("--utterances", type=int, default=64, help="test utterances to extract (default 64)")
     mb.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
     mb.set_defaults(func=_models_bench)
+
+    from course.grading.cli import add_commands as add_grading_commands
+
+    add_grading_commands(sub)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""``speech-course build``: regenerate ``exercises/`` and ``solutions/`` from ``autograder/source``.
+
+For each assignment ``NN_topic``:
+
+* ``exercises/NN_topic.ipynb`` is nbgrader's release (``generate_assignment``:
+  solutions replaced by stubs, hidden tests removed), without outputs;
+* ``solutions/NN_topic.ipynb`` is the source notebook without its hidden tests
+  and without the solution markers, executed top to bottom. It keeps the
+  nbgrader cell metadata, so it is also a valid submission (that scores full
+  marks — the test suite checks).
+
+Both are normalised (:func:`course.grading.notebooks.normalize`) so that a
+rebuild on the same machine gives identical bytes. ``--check`` rebuilds into
+memory and compares instead of writing; image bytes are compared by kind only,
+because font rendering and floating-point rounding differ between machines.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from course.grading.assignments import prepare_assignment
+from course.grading.layout import assignment_ids, check_course_dir
+from course.grading.notebooks import normalize, notebook_text, read_notebook, solution_notebook
+
+#: Seconds a cell of a reference solution may take while building.
+BUILD_CELL_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote (or, with ``check``, found different)."""
+
+    written: tuple[str, ...]
+    drifted: tuple[str, ...]
+
+
+def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT) -> NotebookNode:
+    """Run a trusted notebook top to bottom in a scratch copy of ``data_dir`` (errors stop the build).
+
+    The kernel runs with the grading limits but without the sandbox (the
+    course's own code is trusted), over unix sockets like a graded kernel.
+    """
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    from course.grading.kernel import SandboxedKernelManager
+
+    with tempfile.TemporaryDirectory(prefix="speech-course-build-") as tmp:
+        for f in data_dir.iterdir():
+            if f.is_file() and f.suffix != ".ipynb":
+                shutil.copy(f, Path(tmp) / f.name)
+        config = Config()
+        config.SandboxedKernelManager.sandbox = "none"
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False, record_timing=False,
+                                kernel_manager_class=SandboxedKernelManager, config=config,
+                                resources={"metadata": {"path": tmp}})
+        client.execute()
+    return nb
+
+
+def _drop_stderr(nb: NotebookNode) -> NotebookNode:
+    """Warnings and progress bars go to stderr and name local paths: keep them out of the repository."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    return nb
+
+
+def render_assignment(course_dir: Path, assignment: str, work: Path, execute: bool = True) -> dict[str, str]:
+    """The generated files of one assignment: ``{"exercises/A.ipynb": text, "solutions/A.ipynb": text}``."""
+    prep = prepare_assignment(course_dir, assignment, work)
+    exercise = normalize(read_notebook(prep.release), keep_outputs=False)
+    solution = solution_notebook(read_notebook(prep.source), read_notebook(prep.release))
+    if execute:
+        solution = _drop_stderr(execute_notebook(solution, prep.data_dir))
+    solution = normalize(solution, keep_outputs=execute)
+    return {f"exercises/{prep.notebook}": notebook_text(exercise),
+            f"solutions/{prep.notebook}": notebook_text(solution)}
+
+
+def comparable(text: str) -> str:
+    """Notebook text with image payloads replaced by their MIME type (for the drift check)."""
+    nb = json.loads(text)
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            for mime in list(out.get("data", {})):
+                if mime.startswith("image/"):
+                    out["data"][mime] = f"<{mime}>"
+    return json.dumps(nb, indent=1, sort_keys=True)
+
+
+def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, check: bool = False,
+          execute: bool = True) -> BuildResult:
+    """Regenerate (or, with ``check``, compare) ``repo/exercises`` and ``repo/solutions``.
+
+    Parameters
+    ----------
+    course_dir : Path
+        The nbgrader course directory (``autograder/``).
+    repo : Path
+        Where ``exercises/`` and ``solutions/`` live.
+    assignments : list of str, optional
+        Only these (default: all). Files of other assignments are left alone;
+        with all assignments, generated notebooks without a source count as drift.
+    check : bool
+        Compare instead of writing.
+    execute : bool
+        Execute the solutions (without, they are written without outputs).
+    """
+    course_dir = check_course_dir(course_dir)
+    known = assignment_ids(course_dir)
+    todo = assignments or known
+    unknown = sorted(set(todo) - set(known))
+    if unknown:
+        raise FileNotFoundError(f"Unknown assignment(s) {', '.join(unknown)}; the course has {', '.join(known)}.")
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="speech-course-build-") as tmp:
+        for a in todo:
+            files.update(render_assignment(course_dir, a, Path(tmp), execute=execute))
+    stale = []
+    if not assignments:
+        expected = set(files)
+        stale = sorted(f"{d}/{p.name}" for d in ("exercises", "solutions") for p in (repo / d).glob("*.ipynb")
+                       if f"{d}/{p.name}" not in expected)
+    if check:
+        drifted = [name for name, text in sorted(files.items())
+                   if not (repo / name).is_file() or comparable((repo / name).read_text(encoding="utf-8"))
+                   != comparable(text)]
+        return BuildResult((), tuple(drifted + stale))
+    written = []
+    for name, text in sorted(files.items()):
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(name)
+    for name in stale:
+        (repo / name).unlink()
+    return BuildResult(tuple(written + stale), ())
+

@@ -1,0 +1,245 @@
+"""Grading building blocks that need no kernel: notebooks, redaction, submissions, limits, CLI."""
+
+from __future__ import annotations
+
+import ast
+import json
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course.cli import main
+from course.grading import notebooks as N
+from course.grading.fallback import learner_or_reference
+from course.grading.layout import assignment_ids, source_notebook
+from course.grading.sandbox import Limits, parse_size, resolve_mode, wrap_kernel_command
+from course.grading.submissions import SubmissionError, check_notebook, collect, extract_zip
+from course.grading.variants import variants
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "autograder"
+ASSIGNMENTS = assignment_ids(COURSE)
+
+
+# -- hidden tests -----------------------------------------------------------------------------------------------
+
+
+def test_split_hidden_and_solution_notebook():
+    src = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(5) == 10\n### END HIDDEN TESTS"
+    visible, hidden = N.split_hidden(src)
+    assert visible == "assert f(1) == 2" and hidden == ["assert f(5) == 10"]
+    assert N.strip_markers(src, N.BEGIN_HIDDEN, N.END_HIDDEN, keep_inside=False) == "assert f(1) == 2"
+
+
+def test_redaction_catches_verbatim_and_escaped_copies():
+    hidden = ['assert double(-7) == -14, "negative numbers"']
+    assert N.redact(f"x {hidden[0]} y", hidden) == f"x {N.REDACTED} y"
+    escaped = repr(["assert double(-7) == -14, \"negative numbers\"\n"])  # as a list of captured cells prints
+    assert N.leaks(escaped.replace('"', '\\"'), hidden)
+    assert N.withhold_lines("fine\n" + json.dumps(hidden[0]), hidden).splitlines()[1].startswith("[line withheld")
+    assert not N.leaks("AssertionError: negative numbers", hidden)  # a test's message is not its code
+
+
+def _literals(code: str) -> set:
+    """Constants passed to calls: the inputs a test feeds to the learner's functions."""
+    out = set()
+    for node in ast.walk(ast.parse(code or "pass")):
+        if isinstance(node, ast.Call):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                out |= {repr(c.value) for c in ast.walk(arg) if isinstance(c, ast.Constant)}
+    return out
+
+
+def _calls(code: str) -> set:
+    return {ast.dump(n) for n in ast.walk(ast.parse(code or "pass")) if isinstance(n, ast.Call) and n.args}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_tests_use_other_inputs_than_the_visible_ones(assignment):
+    cells = N.graded_cells(N.read_notebook(source_notebook(COURSE, assignment)))
+    tests = [c for c in cells if c.kind == "test"]
+    assert tests and all(c.hidden for c in tests), "every test cell should have hidden tests"
+    for c in tests:
+        hidden = "\n".join(c.hidden)
+        assert _literals(hidden) - _literals(c.visible), f"{c.grade_id}: hidden tests reuse the visible inputs"
+        assert not _calls(hidden) & _calls(c.visible), f"{c.grade_id}: a hidden call repeats a visible one"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_function_has_a_broken_variant(assignment):
+    nb = N.read_notebook(source_notebook(COURSE, assignment))
+    solution_ids = {N.nbgrader_meta(c)["grade_id"] for c in nb.cells if N.nbgrader_meta(c).get("solution")}
+    kept = variants(COURSE, assignment)
+    assert {v.grade_id for v in kept} == solution_ids
+    for v in kept:
+        assert v.bug and v.source.startswith("#"), f"{v.name}: explain the bug in a first comment line"
+        compile(v.source, v.name, "exec")
+
+
+# -- generated notebooks ----------------------------------------------------------------------------------------
+
+
+def test_normalize_is_deterministic_and_drops_volatile_metadata():
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "x", "display_name": "X"}, "widgets": {"state": 1}})
+    timing = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
+    cell = nbformat.v4.new_code_cell("1", metadata={"execution": timing, "nbgrader": {"grade": False}})
+    cell.outputs = [nbformat.v4.new_output("display_data", data={N.WIDGET_MIME: {"model_id": "abc"},
+                                                                 "text/plain": "VBox(...)"})]
+    nb.cells = [cell]
+    a, b = N.normalize(nb, keep_outputs=True), N.normalize(nb, keep_outputs=True)
+    assert N.notebook_text(a) == N.notebook_text(b)
+    assert "widgets" not in a.metadata and "execution" not in a.cells[0].metadata
+    assert a.cells[0].outputs[0].data == {"text/plain": N.WIDGET_PLACEHOLDER}
+    assert N.normalize(nb, keep_outputs=False).cells[0].outputs == []
+
+
+def test_drop_duplicate_ids_keeps_the_last_copy():
+    meta = {"nbgrader": {"grade_id": "f", "solution": True, "grade": False, "locked": False, "schema_version": 3}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a", metadata=json.loads(json.dumps(meta))),
+                                         nbformat.v4.new_code_cell("b", metadata=json.loads(json.dumps(meta)))])
+    assert N.drop_duplicate_ids(nb) == 1
+    assert "nbgrader" not in nb.cells[0].metadata and N.nbgrader_meta(nb.cells[1])["grade_id"] == "f"
+
+
+# -- submissions --------------------------------------------------------------------------------------------------
+
+
+def _nb_text() -> str:
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+
+
+def test_check_notebook_statuses(tmp_path):
+    good = tmp_path / "good.ipynb"
+    good.write_text(_nb_text())
+    assert check_notebook(good) == ""
+    cases = {"bad.ipynb": b"{nope", "list.ipynb": b"[1, 2]", "bin.ipynb": b"\xff\xfe\x00",
+             "v3.ipynb": json.dumps({"cells": [], "nbformat": 3}).encode()}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert check_notebook(tmp_path / name), name
+    (tmp_path / "link.ipynb").symlink_to(good)
+    assert "link" in check_notebook(tmp_path / "link.ipynb")
+
+
+def test_collect_gives_every_student_a_row_per_assignment(tmp_path):
+    for student, files in {"ann": {"00_orientation.ipynb": _nb_text()}, "bob": {}, "cy": {"final.ipynb": _nb_text()},
+                           "bad name": {"00_orientation.ipynb": _nb_text()}}.items():
+        d = tmp_path / student / "00_orientation"
+        d.mkdir(parents=True)
+        for name, text in files.items():
+            (d / name).write_text(text)
+    (tmp_path / "dee" / "00-orientation").mkdir(parents=True)
+    subs, warnings = collect(tmp_path, ["00_orientation", "01_other"])
+    status = {s.student: s.status for s in subs}
+    assert status == {"ann": "", "bob": "missing", "cy": "wrong_filename", "bad name": "invalid_student_id",
+                      "dee": "missing"}
+    assert any("00-orientation" in w for w in warnings)
+    with pytest.raises(SubmissionError):
+        collect(tmp_path, ["00_orientation"], students=["nobody"])
+    with pytest.raises(SubmissionError):
+        collect(tmp_path, ["00_orientation"], assignments=["99_unknown"])
+
+
+def test_zip_extraction_is_safe_and_unwraps_one_folder(tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("class/ann/00_orientation/00_orientation.ipynb", _nb_text())
+        zf.writestr("../escape.txt", "x")
+        zf.writestr("/abs.txt", "x")
+        link = zipfile.ZipInfo("class/ann/00_orientation/link.ipynb")
+        link.external_attr = 0o120777 << 16
+        zf.writestr(link, "/etc/passwd")
+    out = extract_zip(archive, tmp_path / "x")
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "x" / "abs.txt").exists()
+    assert not (out / "class" / "ann" / "00_orientation" / "link.ipynb").exists()
+    subs, _ = collect(out, ["00_orientation"])
+    assert [(s.student, s.status) for s in subs] == [("ann", "")]
+    (tmp_path / "not.zip").write_text("plain text")
+    with pytest.raises(SubmissionError):
+        extract_zip(tmp_path / "not.zip", tmp_path / "y")
+
+
+# -- sandbox command and limits ---------------------------------------------------------------------------------
+
+
+def test_parse_size():
+    assert parse_size("3G") == 3 * 1024**3 and parse_size("512M") == 512 * 1024**2 and parse_size("1000") == 1000
+    for bad in ("", "lots", "-1G", "0"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
+
+
+def test_bwrap_command_shows_only_what_the_kernel_needs(tmp_path):
+    cmd = wrap_kernel_command(["python", "-m", "ipykernel_launcher"], "bwrap", Limits(), writable=[tmp_path],
+                              cwd=tmp_path, cache_dir=tmp_path / "cache")
+    binds = {cmd[i + 1] for i, a in enumerate(cmd) if a in ("--ro-bind", "--ro-bind-try", "--bind")}
+    assert str(COURSE) not in binds and str(ROOT / "solutions") not in binds and str(ROOT) not in binds
+    assert str(ROOT / "course") in binds and str(tmp_path) in binds
+    assert {"--unshare-all", "--die-with-parent", "--clearenv"} <= set(cmd)
+    assert "--share-net" not in cmd
+    assert cmd[-3:] == ["python", "-m", "ipykernel_launcher"]
+    plain = wrap_kernel_command(["k"], "none", Limits(memory_bytes=123), writable=[])
+    assert plain[-1] == "k" and "course.grading.limits" in plain and "123" in plain
+
+
+def test_limits_launcher_applies_the_limits():
+    code = "import resource as r; print(r.getrlimit(r.RLIMIT_DATA)[0], r.getrlimit(r.RLIMIT_FSIZE)[0])"
+    out = subprocess.run([sys.executable, "-m", "course.grading.limits", "--memory", str(2 * 1024**3),
+                          "--file-size", "4096", "--", sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == [str(2 * 1024**3), "4096"]
+    assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] != 4096  # this process is untouched
+
+
+def test_resolve_mode_warns_when_the_sandbox_is_off():
+    seen = []
+    assert resolve_mode("none", warn=seen.append) == "none" and "without" in seen[0]
+    with pytest.raises(ValueError):
+        resolve_mode("docker")
+
+
+def test_fallback_to_the_reference(capsys):
+    def unfinished(t):
+        raise NotImplementedError
+
+    def reference(t):
+        return t * 2
+
+    assert learner_or_reference(unfinished, reference, [(1,)]) is reference
+    assert "not implemented" in capsys.readouterr().out
+    assert learner_or_reference(lambda t: t * 2, reference, [(1,), (2,)]) is not reference
+    assert learner_or_reference(lambda t: np.zeros(2), lambda t: np.ones(2), [(0,)]).__name__ == "<lambda>"
+
+
+# -- command line -----------------------------------------------------------------------------------------------
+
+
+def test_grading_commands_have_help(capsys):
+    for cmd in ("build", "grade", "check", "gradescope", "bench-grading"):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, "--help"])
+        assert exc.value.code == 0 and "usage: speech-course" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grade", "/nonexistent/class", "--out", "/tmp/x"], "No such folder or zip"),
+    (["grade", "SUBS", "--out", "OUT", "--memory", "lots"], "Not a size"),
+    (["grade", "SUBS", "--out", "OUT", "--workers", "0"], "--workers"),
+    (["check", "/nonexistent.ipynb"], "No such notebook"),
+    (["check", "NB", "--assignment", "99_nothing"], "No assignment"),
+    (["build", "--assignment", "99_nothing", "--check"], "Unknown assignment"),
+    (["gradescope", "99_nothing", "--out", "OUT"], "No assignment"),
+    (["grade", "SUBS", "--out", "OUT", "--course-dir", "/nonexistent"], "No nbgrader course directory"),
+])
+def test_bad_input_gives_an_error_line_not_a_traceback(tmp_path, capsys, argv, message):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "nb.ipynb").write_text(_nb_text())
+    names = {"SUBS": str(tmp_path / "subs"), "OUT": str(tmp_path / "out"), "NB": str(tmp_path / "nb.ipynb")}
+    assert main([names.get(a, a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("speech-course: error:") and message in err and "Traceback" not in err
