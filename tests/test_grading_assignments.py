@@ -1,0 +1,162 @@
+"""Every assignment through the real pipeline: generated files, reference, release, broken variants, self-check,
+Gradescope.
+
+For each assignment in ``autograder/source``: the checked-in ``exercises/`` and ``solutions/`` match a fresh build;
+the reference solution scores full marks within the notebook budget; the unmodified release scores 0 without
+grading errors; every kept broken variant loses points and every test cell is failed by some variant; no hidden
+test code reaches the grading output, the self-check or Gradescope's results.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from course.cli import main
+from course.grading.build import build, execute_notebook
+from course.grading.layout import assignment_ids, source_notebook
+from course.grading.notebooks import graded_cells, hidden_lines, leaks, read_notebook, write_notebook
+from course.grading.variants import apply_variant, variants
+from grading_cases import LEAK
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "autograder"
+ASSIGNMENTS = assignment_ids(COURSE)
+BUDGET = ["--cell-timeout", "60", "--notebook-timeout", "300"]
+#: Peak resident memory a reference solution may use (the course's notebook budget).
+MAX_RSS_KB = 1_500_000
+
+
+def test_the_course_has_the_pilot_assignment_and_each_assignment_is_graded():
+    assert "00_orientation" in ASSIGNMENTS
+    for a in ASSIGNMENTS:
+        assert graded_cells(read_notebook(source_notebook(COURSE, a))), a
+
+
+def test_checked_in_exercises_and_solutions_match_the_sources():
+    """The drift check CI relies on (also: ``speech-course build --check``)."""
+    result = build(COURSE, ROOT, check=True)
+    assert result.drifted == (), f"run `speech-course build` and commit: {result.drifted}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_runs_in_under_a_minute_and_1_5_gb(assignment):
+    nb = read_notebook(ROOT / "solutions" / f"{assignment}.ipynb")
+    probe = "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    nb.cells.append(type(nb.cells[0])(cell_type="code", source=probe, metadata={}, outputs=[], execution_count=None,
+                                      id="probe"))
+    start = time.perf_counter()
+    execute_notebook(nb, COURSE / "source" / assignment)
+    elapsed = time.perf_counter() - start
+    peak_kb = int(nb.cells[-1].outputs[0].text)
+    assert elapsed < 60, f"{assignment} took {elapsed:.0f} s"
+    assert peak_kb < MAX_RSS_KB, f"{assignment} peaked at {peak_kb / 1e6:.2f} GB resident"
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Reference, release, every broken variant and a leaking student of one assignment, graded in one run."""
+    a = request.param
+    tmp = tmp_path_factory.mktemp(a)
+    reference = read_notebook(ROOT / "solutions" / f"{a}.ipynb")
+    notebooks = {"reference": reference, "release": read_notebook(ROOT / "exercises" / f"{a}.ipynb")}
+    notebooks.update({f"broken-{v.name}": apply_variant(reference, v) for v in variants(COURSE, a)})
+    leak = read_notebook(ROOT / "solutions" / f"{a}.ipynb")
+    leak.cells.insert(1, type(leak.cells[0])(cell_type="code", source=LEAK, metadata={}, outputs=[],
+                                              execution_count=None, id="leak"))
+    notebooks["leak"] = leak
+    for student, nb in notebooks.items():
+        write_notebook(nb, tmp / "subs" / student / a / f"{a}.ipynb")
+    course = tmp / "course"
+    shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns("gradebook.db", "submitted", "autograded",
+                                                                 "release", "feedback"))
+    out = tmp / "out"
+    assert main(["grade", str(tmp / "subs"), "--out", str(out), "--course-dir", str(course), "--workers", "2",
+                 "--quiet"] + BUDGET) == 0
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    tests = {c.grade_id for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test"}
+    return {"assignment": a, "rows": rows, "out": out, "course": course, "tests": tests}
+
+
+def test_reference_solution_scores_full_marks(graded):
+    row = graded["rows"]["reference"]
+    assert row["status"] == "ok" and row["score"] == row["max_score"], row
+
+
+def test_unmodified_release_scores_zero_without_grading_errors(graded):
+    row = graded["rows"]["release"]
+    assert row["status"] == "ok" and row["score"] == "0", row
+
+
+def test_every_broken_variant_loses_points_and_every_test_catches_one(graded):
+    broken = {s: r for s, r in graded["rows"].items() if s.startswith("broken-")}
+    assert broken
+    for student, row in broken.items():
+        assert row["status"] == "ok" and float(row["score"]) < float(row["max_score"]), (student, row)
+    failed = set()
+    for student in broken:
+        result = graded["out"] / "feedback" / student / graded["assignment"] / f"{graded['assignment']}.html"
+        text = result.read_text()
+        failed |= {t for t in graded["tests"] if f"<td>{t} (has hidden tests)</td>" in text
+                   and f"<td>{t} (has hidden tests)</td><td>0 /" in text}
+    assert failed == graded["tests"], f"no broken variant fails {graded['tests'] - failed}"
+
+
+def test_no_hidden_test_code_in_the_grading_output(graded):
+    hidden = hidden_lines(read_notebook(source_notebook(COURSE, graded["assignment"])))
+    assert graded["rows"]["leak"]["score"] == graded["rows"]["leak"]["max_score"]
+    for p in graded["out"].rglob("*"):
+        if p.is_file():
+            assert not leaks(p.read_text(errors="replace"), hidden), p
+
+
+@pytest.mark.parametrize("which, full", [("solutions", True), ("exercises", False)])
+def test_self_check_on_reference_and_release(which, full, capsys):
+    for a in ASSIGNMENTS:
+        assert main(["check", str(ROOT / which / f"{a}.ipynb")] + BUDGET) == 0
+        out = capsys.readouterr().out
+        last = out.strip().splitlines()[-1]
+        maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))))
+        assert last == (f"score: {maximum:g}/{maximum:g}" if full else f"score: 0/{maximum:g}"), out
+        assert ("FAIL" in out) != full and "status ok" in out
+        assert not leaks(out, hidden_lines(read_notebook(source_notebook(COURSE, a))))
+
+
+def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
+    a = ASSIGNMENTS[0]
+    bundle = tmp_path / "bundle.zip"
+    assert main(["gradescope", a, "--out", str(bundle)]) == 0
+    hidden = hidden_lines(read_notebook(source_notebook(COURSE, a)))
+    maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))))
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        assert {"setup.sh", "run_autograder", "pyproject.toml", f"autograder/source/{a}/{a}.ipynb",
+                "course/grading/gradescope.py"} <= names
+    for case, notebook, score in (("reference", ROOT / "solutions" / f"{a}.ipynb", maximum), ("nothing", None, 0)):
+        root = tmp_path / case / "autograder"
+        (root / "submission").mkdir(parents=True)
+        with zipfile.ZipFile(bundle) as zf:
+            zf.extractall(root / "source")
+        if notebook is not None:
+            shutil.copy(notebook, root / "submission" / "my_notebook.ipynb")  # Gradescope keeps the upload's name
+        assert subprocess.run(["bash", "-n", str(root / "source" / "setup.sh")]).returncode == 0
+        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "SPEECH_COURSE_PYTHON": sys.executable}
+        run = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        results = json.loads((root / "results" / "results.json").read_text())
+        assert results["score"] == score, results
+        assert not leaks(json.dumps(results), hidden)
+        if notebook is not None:
+            assert len(results["tests"]) == len([c for c in graded_cells(read_notebook(notebook)) if c.kind == "test"])
+            assert all(t["score"] == t["max_score"] for t in results["tests"])
