@@ -15,9 +15,13 @@ def _readme_commands() -> list[str]:
 
 def test_ci_runs_exactly_the_readme_setup_and_test_commands():
     setup, test = _readme_commands()[:2]
-    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
-          if line.strip() and not line.lstrip().startswith(("#", "echo", "set ", "cd "))]
-    assert ci == [setup, test]
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith(("#", "echo", "set ", "cd "))]
+    # besides the README's commands, CI may only install bubblewrap (the optional grading sandbox), tolerating failure
+    apt = [line for line in lines if line.startswith("apt-get")]
+    assert all(line.endswith('|| echo "bubblewrap could not be installed"') and "install -y -qq bubblewrap" in line
+               for line in apt)
+    assert [line for line in lines if not line.startswith("apt-get")] == [setup, test]
 
 
 def test_layout():
