@@ -94,29 +94,44 @@ def _job_env() -> dict[str, str]:
 
 
 def run_submission(sub: Submission, prep: PreparedAssignment, job_dir: Path, mode: str, limits: Limits,
-                   cache_dir: Path | None) -> JobResult:
-    """Grade one notebook in a separate process; never raises for anything the submission does."""
+                   cache_dir: Path | None, running: set | None = None) -> JobResult:
+    """Grade one notebook in a separate process; never raises for anything the submission does.
+
+    ``running``, if given, holds the job's process while it runs (so that an
+    interrupted grading run can stop it).
+    """
     spec = JobSpec(student=sub.student, assignment=sub.assignment, job_dir=str(job_dir),
                    gradebook=str(prep.gradebook), source_notebook=str(prep.source), data_dir=str(prep.data_dir),
                    sandbox=mode, limits=asdict(limits), cache_dir=str(cache_dir) if cache_dir else None)
     spec_path = setup_job(spec, sub.path)
-    log = open(job_dir / "job.log", "wb")
-    with log:
+    running = set() if running is None else running
+    with open(job_dir / "job.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "course.grading.job", str(spec_path)], stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_job_env(),
                                 cwd=job_dir, start_new_session=True)
+        running.add(proc)
         try:
             proc.wait(timeout=limits.notebook_timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            stop(proc)
             return not_graded("notebook_timeout", f"killed after the per-notebook limit of {limits.notebook_timeout} s",
                               prep.source_nb(), prep.max_score)
+        finally:
+            running.discard(proc)
     result = job_dir / "result.json"
     if result.is_file():
         return JobResult.from_json(result.read_text(encoding="utf-8"))
     return not_graded("grader_error", f"the grading process exited with status {proc.returncode} without a result",
                       prep.source_nb(), prep.max_score)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill a job and everything it started (its kernel dies with it: bwrap's --die-with-parent, or PDEATHSIG)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _publish(out: Path, sub: Submission, prep: PreparedAssignment, res: JobResult, job_dir: Path | None) -> None:
@@ -218,7 +233,7 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
         subs, notes = collect(root, known, list(options.assignments) or None, list(options.students) or None)
         mode = resolve_mode(options.sandbox)
         for note in notes:
-            say(f"warning: {note}")
+            print(f"speech-course: warning: {note}", file=sys.stderr)
         out.mkdir(parents=True, exist_ok=True)
         needed = sorted({s.assignment for s in subs})
         prepared = {a: prepare_assignment(course_dir, a, tmp / "prep") for a in needed}
@@ -226,19 +241,39 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
             with tools_on_path():
                 for a in needed:
                     nbgrader_api(course_dir).generate_assignment(a, force=True, create=True)
-        cache_dir = course_cache(options.ensure_corpus)
+        results = [(s, not_graded(s.status, s.detail, prepared[s.assignment].source_nb(),
+                                  prepared[s.assignment].max_score), None) for s in subs if s.path is None]
         todo = [s for s in subs if s.path is not None]
-        results: list[tuple[Submission, JobResult, Path | None]] = [
-            (s, not_graded(s.status, s.detail, prepared[s.assignment].source_nb(), prepared[s.assignment].max_score),
-             None) for s in subs if s.path is None]
-        with _progress(len(todo), options.progress) as bar, \
-                ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-            futures = {}
-            for i, s in enumerate(todo):
-                job_dir = tmp / "jobs" / f"{i:05d}"
-                job_dir.mkdir(parents=True)
-                fut = pool.submit(run_submission, s, prepared[s.assignment], job_dir, mode, options.limits, cache_dir)
-                futures[fut] = (s, job_dir)
+        results += _run_jobs(todo, prepared, tmp / "jobs", mode, options)
+        results.sort(key=lambda r: (r[0].student, r[0].assignment))
+        rows = []
+        for s, res, job_dir in results:
+            prep = prepared[s.assignment]
+            _publish(out, s, prep, res, job_dir)
+            rows.append(Row(s.student, s.assignment, prep.notebook, res.score, res.max_score, res.status, res.detail))
+        if options.record:
+            record_grades(course_dir, results)
+    write_grades(out / "grades.csv", rows)
+    counts = Counter(r.status for r in rows)
+    say(f"Graded {len(rows)} submission(s) ({len(todo)} executed, {options.workers} worker(s), sandbox: {mode}) "
+        f"in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    say(f"Grades: {out / 'grades.csv'}   Feedback: {out / 'feedback'}")
+    return rows
+
+
+def _run_jobs(todo: list[Submission], prepared: dict[str, PreparedAssignment], jobs: Path, mode: str,
+              options: GradeOptions) -> list[tuple[Submission, JobResult, Path]]:
+    """Grade the notebooks ``options.workers`` at a time, with a progress bar; Ctrl-C stops every job."""
+    cache_dir = course_cache(options.ensure_corpus)
+    results, running = [], set()
+    with _progress(len(todo), options.progress) as bar, ThreadPoolExecutor(max_workers=options.workers) as pool:
+        futures = {}
+        for i, s in enumerate(todo):
+            job_dir = jobs / f"{i:05d}"
+            job_dir.mkdir(parents=True)
+            futures[pool.submit(run_submission, s, prepared[s.assignment], job_dir, mode, options.limits, cache_dir,
+                                running)] = (s, job_dir)
+        try:
             for fut in as_completed(futures):
                 s, job_dir = futures[fut]
                 try:
@@ -248,20 +283,13 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
                     res = not_graded("grader_error", f"{type(exc).__name__}: {exc}", prep.source_nb(), prep.max_score)
                 results.append((s, res, job_dir))
                 bar.update(1)
-        rows = []
-        for s, res, job_dir in sorted(results, key=lambda r: (r[0].student, r[0].assignment)):
-            prep = prepared[s.assignment]
-            _publish(out, s, prep, res, job_dir)
-            rows.append(Row(s.student, s.assignment, prep.notebook, res.score, res.max_score, res.status, res.detail))
-        if options.record:
-            record_grades(course_dir, results)
-    write_grades(out / "grades.csv", rows)
-    counts = Counter(r.status for r in rows)
-    elapsed = time.perf_counter() - started
-    say(f"Graded {len(rows)} submission(s) ({len(todo)} executed, {options.workers} worker(s), sandbox: {mode}) "
-        f"in {elapsed:.1f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    say(f"Grades: {out / 'grades.csv'}   Feedback: {out / 'feedback'}")
-    return rows
+        except KeyboardInterrupt:
+            for fut in futures:
+                fut.cancel()
+            for proc in list(running):
+                stop(proc)
+            raise
+    return results
 
 
 def course_cache(ensure_corpus: bool) -> Path:

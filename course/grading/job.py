@@ -258,8 +258,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m course.grading.job", description="Grade one submission.")
     parser.add_argument("spec", type=Path, help="job.json written by the grader")
     args = parser.parse_args(argv)
-    spec = JobSpec(**json.loads(args.spec.read_text(encoding="utf-8")))
-    run_job(spec)
+    from course.grading.limits import die_with_parent
+
+    die_with_parent()  # if the grader is killed, its jobs (and their kernels) go with it
+    run_job(JobSpec(**json.loads(args.spec.read_text(encoding="utf-8"))))
 
 
 if __name__ == "__main__":

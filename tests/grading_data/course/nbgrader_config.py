@@ -1,12 +1,5 @@
-"""nbgrader configuration of the course (run nbgrader commands from this directory).
-
-Every kernel that ``nbgrader autograde`` starts from here runs in the course
-sandbox (bubblewrap when available, see docs/grading.md) with a per-cell
-timeout and a memory cap; ``speech-course grade`` adds parallel workers,
-per-submission isolation and feedback without hidden tests on top.
-"""
+"""The small test course of tests/test_grading_pipeline.py: configured like autograder/ (sandboxed kernels)."""
 
 from course.grading.nbconfig import sandboxed_config
 
-c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
-c.merge(sandboxed_config(sandbox="auto"))
+get_config().merge(sandboxed_config())  # noqa: F821 - provided by traitlets
