@@ -160,3 +160,27 @@ def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
         if notebook is not None:
             assert len(results["tests"]) == len([c for c in graded_cells(read_notebook(notebook)) if c.kind == "test"])
             assert all(t["score"] == t["max_score"] for t in results["tests"])
+
+
+def test_plain_nbgrader_workflow_in_the_course_directory(tmp_path):
+    """``nbgrader generate_assignment`` / ``autograde`` / ``validate`` run as documented, from a copy of autograder/."""
+    a = ASSIGNMENTS[0]
+    course = tmp_path / "autograder"
+    shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns("gradebook.db", "submitted", "autograded",
+                                                                 "release", "feedback"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    for cmd in (["generate_assignment", a, "--force"], ["autograde", a]):
+        if cmd[0] == "autograde":
+            (course / "submitted" / "ann" / a).mkdir(parents=True)
+            shutil.copy(ROOT / "solutions" / f"{a}.ipynb", course / "submitted" / "ann" / a)
+        run = subprocess.run(nbgrader + cmd, cwd=course, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "speech-interpretability") as gb:
+        submission = gb.find_submission(a, "ann")
+        assert submission.score == submission.max_score > 0
+    run = subprocess.run(nbgrader + ["validate", str(ROOT / "solutions" / f"{a}.ipynb")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert "Success" in run.stdout, run.stdout[-2000:]
