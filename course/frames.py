@@ -29,7 +29,7 @@ from course.textgrid import Interval
 #: Duration of one model frame in seconds.
 FRAME_SECONDS = 0.02
 
-_EPS_DIGITS = 9  # round away float noise such as 0.06 / 0.02 = 2.9999999999999996
+_EPS_DIGITS = 9  # round away float noise such as 0.58 / 0.02 = 28.999999999999996
 
 
 def time_to_frame(t: float, frame_seconds: float = FRAME_SECONDS) -> int:
