@@ -306,7 +306,7 @@ def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = S
     utts, waves = _load_split(corpus, "train", kind="command")
     names = [intent_name(*i) for i in INTENTS]
     label2id = {n: i for i, n in enumerate(names)}
-    config = w2v2_config(vocab_size=2, num_labels=len(names))
+    config = w2v2_config(vocab_size=32, num_labels=len(names))  # no CTC head: the vocabulary is unused
     config.id2label = dict(enumerate(names))
     config.label2id = label2id
     model = Wav2Vec2ForSequenceClassification(config)
