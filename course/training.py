@@ -103,6 +103,25 @@ def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator):
         yield [order.pop() for _ in range(batch_size)]
 
 
+def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items: int, steps: int,  # noqa: ANN001
+              batch_size: int, rng: np.random.Generator, lr: float, warmup: int, log_every: int = 100) -> None:
+    """AdamW with warm-up and cosine decay, gradient clipping at 5, over random batches of item indices."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(warmup, steps))
+    model.train()
+    start = time.time()
+    for step, idx in enumerate(_batches(n_items, batch_size, steps, rng)):
+        loss = loss_of_batch(idx)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        if step % log_every == 0 or step == steps - 1:
+            _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
+    model.eval()
+
+
 # --------------------------------------------------------------------------
 # tiny-w2v2-ctc
 
@@ -158,11 +177,8 @@ def train_w2v2_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int 
     _log(f"tiny-w2v2-ctc: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
          f"{len(utts)} training utterances, {len(phones)} phones")
     rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(300, steps))
-    model.train()
-    start = time.time()
-    for step, idx in enumerate(_batches(len(utts), batch_size, steps, rng)):
+
+    def loss_of_batch(idx: list[int]) -> torch.Tensor:
         inputs = processor.feature_extractor([waves[i] for i in idx], sampling_rate=16000, padding=True,
                                              return_attention_mask=True, return_tensors="pt")
         x = inputs.input_values
@@ -170,15 +186,9 @@ def train_w2v2_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int 
             x = _add_noise(x, rng) * inputs.attention_mask
         lab = processor.tokenizer.pad({"input_ids": [labels[i] for i in idx]}, return_tensors="pt")
         target = lab.input_ids.masked_fill(lab.attention_mask == 0, -100)
-        loss = model(x, attention_mask=inputs.attention_mask, labels=target).loss
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == steps - 1:
-            _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
-    model.eval()
+        return model(x, attention_mask=inputs.attention_mask, labels=target).loss
+
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300)
     _save_half(model, processor, out)
 
 
@@ -255,12 +265,8 @@ def train_whisper(out: Path, steps: int = 1500, batch_size: int = 16, seed: int 
     _log(f"tiny-whisper: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
          f"{len(utts)} training utterances, vocabulary {len(tok)}")
     rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(300, steps))
-    model.train()
-    start = time.time()
-    for step, idx in enumerate(_batches(len(utts), batch_size, steps, rng)):
-        x = torch.from_numpy(feats[idx])
+
+    def loss_of_batch(idx: list[int]) -> torch.Tensor:
         width = max(len(targets[i]) for i in idx)
         labels = torch.full((len(idx), width), -100, dtype=torch.long)
         dec_in = torch.full((len(idx), width), eos, dtype=torch.long)
@@ -268,15 +274,9 @@ def train_whisper(out: Path, steps: int = 1500, batch_size: int = 16, seed: int 
             t = targets[i]
             labels[row, :len(t)] = torch.tensor(t)
             dec_in[row, :len(t)] = torch.tensor([sot] + t[:-1])
-        loss = model(input_features=x, decoder_input_ids=dec_in, labels=labels).loss
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == steps - 1:
-            _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
-    model.eval()
+        return model(input_features=torch.from_numpy(feats[idx]), decoder_input_ids=dec_in, labels=labels).loss
+
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300)
     _save_half(model, processor, out)
     model.generation_config.save_pretrained(out)
 
@@ -318,25 +318,16 @@ def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = S
     y = torch.tensor([label2id[u.labels["intent"]] for u in utts])
     _log(f"tiny-w2v2-intent: {len(utts)} training commands, {len(names)} intents")
     rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(60, steps))
-    model.train()
-    start = time.time()
-    for step, idx in enumerate(_batches(len(utts), batch_size, steps, rng)):
+
+    def loss_of_batch(idx: list[int]) -> torch.Tensor:
         inputs = fe([waves[i] for i in idx], sampling_rate=16000, padding=True, return_attention_mask=True,
                     return_tensors="pt")
         x = inputs.input_values
         if rng.random() < 0.5:
             x = _add_noise(x, rng) * inputs.attention_mask
-        loss = model(x, attention_mask=inputs.attention_mask, labels=y[idx]).loss
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        if step % 50 == 0 or step == steps - 1:
-            _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
-    model.eval()
+        return model(x, attention_mask=inputs.attention_mask, labels=y[idx]).loss
+
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=3e-4, warmup=60, log_every=50)
     _save_half(model, fe, out)
 
 
