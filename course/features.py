@@ -40,7 +40,10 @@ class Representation:
         Index 0 is the input to the first transformer layer (after the
         feature encoder / convolutions and positional embedding).
     attentions : np.ndarray or None, shape (n_layers, n_heads, n_frames, n_frames)
-        Attention weights (rows: queries) when requested.
+        Attention weights (rows: queries) when requested. For wav2vec 2.0
+        models each row sums to 1. A Whisper encoder attends over its whole
+        fixed window, padding included, so its cropped rows sum to less than
+        1 (the rest went to padding frames); renormalise if a method needs it.
     frame_seconds : float
         0.02 for every course model.
     """

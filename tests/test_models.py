@@ -183,7 +183,11 @@ def test_padding_invariance_and_frame_alignment(name, test_utts):
                                           else model.config.num_attention_heads)
         expected = num_frames(len(u.waveform)) if name != "tiny-whisper" else -(-len(u.waveform) // 320)
         assert b.n_frames == expected
-        np.testing.assert_allclose(b.attentions.sum(-1), 1.0, atol=1e-4)
+        rows = b.attentions.sum(-1)
+        if name == "tiny-whisper":  # the encoder attends over its whole padded window: cropped rows lose mass
+            assert (rows <= 1 + 1e-4).all() and (rows > 0).all()
+        else:
+            np.testing.assert_allclose(rows, 1.0, atol=1e-4)
 
 
 def test_extraction_differs_for_the_random_twin(test_utts):
