@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from course.corpus import DEFAULT_SIZE, LARGE_SIZE, Corpus, build_corpus, default_cache_dir, load_corpus
+from course.corpus import DEFAULT_SIZE, LARGE_SIZE, Corpus, default_cache_dir, load_corpus
 from course.models import SHIPPED, SHIPPED_DIR, load_model
 from course.sentences import INTENTS, intent_name
 from course.metrics import error_rate
@@ -45,10 +45,7 @@ SEED = 0
 
 def large_corpus() -> Corpus:
     """The training corpus (built into ``<cache>/corpus-large`` on first use)."""
-    root = default_cache_dir() / "corpus-large"
-    if not root.exists():
-        build_corpus(root, size=LARGE_SIZE, seed=0)
-    return load_corpus(root, build=False)
+    return load_corpus(default_cache_dir() / "corpus-large", size=LARGE_SIZE, seed=0)
 
 
 def eval_corpus() -> Corpus:
@@ -381,8 +378,6 @@ def train(name: str, out: Path | None = None, steps: int | None = None) -> dict:
     TRAINERS[name](out, **kwargs)
     minutes = (time.time() - start) / 60
     metrics = evaluate(name, out)
-    model, _ = load_model(out)
-    metrics["parameters"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
     metrics["training_minutes"] = round(minutes, 1)
     metrics["training_steps"] = steps or inspect.signature(TRAINERS[name]).parameters["steps"].default
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
@@ -497,20 +492,21 @@ def evaluate(name: str, path: Path | None = None) -> dict:
     if name == "tiny-w2v2-ctc":
         utts, waves = _load_split(corpus, "test")
         hyps = transcribe_phones(model, processor, waves)
-        return {"test_utterances": len(utts),
-                "phone_error_rate": round(error_rate([[p.label for p in u.phones] for u in utts], hyps), 4)}
-    if name == "tiny-whisper":
+        metrics = {"phone_error_rate": round(error_rate([[p.label for p in u.phones] for u in utts], hyps), 4)}
+    elif name == "tiny-whisper":
         utts, waves = _load_split(corpus, "test")
         hyps = transcribe_text(model, processor, waves)
         homs = [(u, h) for u, h in zip(utts, hyps) if u.kind == "homophone"]
         correct = sum(_homophone_correct(u, h) for u, h in homs)
-        return {"test_utterances": len(utts),
-                "word_error_rate": round(error_rate([u.text.split() for u in utts], [h.split() for h in hyps]), 4),
-                "homophone_accuracy": round(correct / len(homs), 4), "homophone_sentences": len(homs)}
-    utts, waves = _load_split(corpus, "test", kind="command")
-    preds = classify(model, processor, waves)
-    return {"test_utterances": len(utts),
-            "intent_accuracy": round(float(np.mean([p == u.labels["intent"] for u, p in zip(utts, preds)])), 4)}
+        metrics = {"word_error_rate": round(error_rate([u.text.split() for u in utts], [h.split() for h in hyps]), 4),
+                   "homophone_accuracy": round(correct / len(homs), 4), "homophone_sentences": len(homs)}
+    else:
+        utts, waves = _load_split(corpus, "test", kind="command")
+        preds = classify(model, processor, waves)
+        metrics = {"intent_accuracy": round(float(np.mean([p == u.labels["intent"] for u, p in zip(utts, preds)])), 4)}
+    metrics["test_utterances"] = len(utts)
+    metrics["parameters"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
+    return metrics
 
 
 def _homophone_correct(utt, hyp: str) -> bool:  # noqa: ANN001
