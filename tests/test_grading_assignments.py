@@ -62,6 +62,23 @@ def test_reference_solution_runs_in_under_a_minute_and_1_5_gb(assignment):
     assert peak_kb < MAX_RSS_KB, f"{assignment} peaked at {peak_kb / 1e6:.2f} GB resident"
 
 
+def without_analysis(nb):
+    """``nb`` without the cells tagged ``analysis``: the slow applications on the corpus that no test cell reads.
+
+    The reference and the release are graded in full; broken variants and the leaking student only need the cells
+    the tests depend on, which keeps the suite's time per assignment low.
+    """
+    nb.cells = [c for c in nb.cells if "analysis" not in c.metadata.get("tags", [])]
+    return nb
+
+
+def test_analysis_cells_are_plain_code_cells_that_tests_do_not_need():
+    for a in ASSIGNMENTS:
+        for cell in read_notebook(source_notebook(COURSE, a)).cells:
+            if "analysis" in cell.metadata.get("tags", []):
+                assert cell.cell_type == "code" and "nbgrader" not in cell.metadata, (a, cell.source[:80])
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory):
     """Reference, release, every broken variant and a leaking student of one assignment, graded in one run."""
@@ -69,8 +86,8 @@ def graded(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(a)
     reference = read_notebook(ROOT / "solutions" / f"{a}.ipynb")
     notebooks = {"reference": reference, "release": read_notebook(ROOT / "exercises" / f"{a}.ipynb")}
-    notebooks.update({f"broken-{v.name}": apply_variant(reference, v) for v in variants(COURSE, a)})
-    leak = read_notebook(ROOT / "solutions" / f"{a}.ipynb")
+    notebooks.update({f"broken-{v.name}": without_analysis(apply_variant(reference, v)) for v in variants(COURSE, a)})
+    leak = without_analysis(read_notebook(ROOT / "solutions" / f"{a}.ipynb"))
     leak.cells.insert(1, type(leak.cells[0])(cell_type="code", source=LEAK, metadata={}, outputs=[],
                                               execution_count=None, id="leak"))
     notebooks["leak"] = leak
@@ -126,7 +143,7 @@ def test_self_check_on_reference_and_release(which, full, capsys):
         assert main(["check", str(ROOT / which / f"{a}.ipynb")] + BUDGET) == 0
         out = capsys.readouterr().out
         last = out.strip().splitlines()[-1]
-        maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))))
+        maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test")
         assert last == (f"score: {maximum:g}/{maximum:g}" if full else f"score: 0/{maximum:g}"), out
         assert ("FAIL" in out) != full and "status ok" in out
         assert not leaks(out, hidden_lines(read_notebook(source_notebook(COURSE, a))))
@@ -137,7 +154,7 @@ def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
     bundle = tmp_path / "bundle.zip"
     assert main(["gradescope", a, "--out", str(bundle)]) == 0
     hidden = hidden_lines(read_notebook(source_notebook(COURSE, a)))
-    maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))))
+    maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test")
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         assert {"setup.sh", "run_autograder", "pyproject.toml", f"autograder/source/{a}/{a}.ipynb",

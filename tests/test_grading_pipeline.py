@@ -61,6 +61,8 @@ def test_every_student_gets_exactly_one_row_with_the_expected_status(graded):
     got = {r["student_id"]: r["status"] for r in rows}
     assert got == graded["expected"]
     assert all(r["max_score"] == "3" and r["assignment"] == ASSIGNMENT for r in rows)
+    # the free-response answer (1 point) is left to the instructor: never in the autograded score or maximum
+    assert all(r["manual_points"] == "1" for r in rows)
 
 
 @pytest.mark.parametrize("student, score", [
@@ -89,6 +91,7 @@ def test_feedback_for_every_row_and_no_hidden_test_code_anywhere_in_out(graded):
     text = (out / "feedback" / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Score: 1 / 3" in text and "FAIL" in text and "double must handle negative numbers" in text
     assert "hidden tests are not shown" in text
+    assert "Written answers (1 point(s)) are graded by your instructor" in text
     files = [p for p in out.rglob("*") if p.is_file()]
     assert len(files) > len(graded["expected"])
     for p in files:
@@ -125,6 +128,8 @@ def test_grades_are_recorded_in_the_class_gradebook(graded):
         assert gb.find_submission(ASSIGNMENT, "correct").score == 3
         assert gb.find_submission(ASSIGNMENT, "wrong").score == 1
         assert gb.find_submission(ASSIGNMENT, "missing").score == 0
+        answer = gb.find_grade("reflect", "99_mini", ASSIGNMENT, "correct")
+        assert answer.needs_manual_grade and answer.max_score == 1  # formgrader asks the instructor for it
     assert (graded["course"] / "autograded" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
 
 

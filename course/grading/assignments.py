@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 
 from course.grading.layout import source_notebook, tools_on_path
 from course.grading.nbconfig import COURSE_ID
-from course.grading.notebooks import GradedCell, graded_cells, hidden_lines, read_notebook
+from course.grading.notebooks import GradedCell, graded_cells, hidden_lines, points, read_notebook
 
 
 class GradingError(ValueError):
@@ -61,7 +61,13 @@ class PreparedAssignment:
 
     @property
     def max_score(self) -> float:
-        return sum(c.points for c in self.cells)
+        """Autograded points (test cells); free-response answers are graded by the instructor."""
+        return points(self.cells, "test")
+
+    @property
+    def manual_points(self) -> float:
+        """Points of the answer cells the instructor grades by hand (in formgrader)."""
+        return points(self.cells, "answer")
 
     def source_nb(self) -> NotebookNode:
         return read_notebook(self.source)

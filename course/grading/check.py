@@ -83,5 +83,7 @@ def report(result: JobResult, assignment: str) -> str:
             lines.append(f"        {t.message}")
     if result.status not in GRADED:
         lines.append("  (the notebook could not be graded, so every test counts as failed)")
+    if result.manual_points:
+        lines.append(f"  + {result.manual_points:g} point(s) for written answers, graded by your instructor")
     lines.append(f"score: {result.score:g}/{result.max_score:g}")
     return "\n".join(lines)

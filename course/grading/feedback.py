@@ -59,17 +59,20 @@ def _message(cell: NotebookNode | None, hidden: list[str]) -> str:
 
 
 def outcomes(nb: NotebookNode, grades: dict, source: NotebookNode, hidden: list[str]) -> list:
-    """One :class:`~course.grading.job.TestOutcome` per graded cell of the assignment, in order."""
+    """One :class:`~course.grading.job.TestOutcome` per test cell of the assignment, in order.
+
+    Free-response answer cells are not outcomes: the instructor grades them (``JobResult.manual_points``).
+    """
     from course.grading.job import TestOutcome
 
     by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
     result = []
     for cell in graded_cells(source):
+        if cell.kind != "test":
+            continue
         points = grades.get(cell.grade_id)
         passed = points is not None and points >= cell.points
         message = "" if passed else _message(by_id.get(cell.grade_id), hidden)
-        if points is None and cell.kind == "answer":
-            message = "graded by hand"
         result.append(TestOutcome(cell.grade_id, float(points or 0.0), cell.points, passed, bool(cell.hidden),
                                   message))
     return result
@@ -80,7 +83,7 @@ def unrun_outcomes(source: NotebookNode, status: str) -> list:
     from course.grading.job import TestOutcome
 
     return [TestOutcome(c.grade_id, 0.0, c.points, False, bool(c.hidden), f"not run: {status}")
-            for c in graded_cells(source)]
+            for c in graded_cells(source) if c.kind == "test"]
 
 
 def redact_notebook(nb: NotebookNode, source: NotebookNode, hidden: list[str]) -> NotebookNode:
@@ -113,6 +116,9 @@ def summary_html(result, student: str, assignment: str) -> str:  # noqa: ANN001 
         for t in result.tests
     )
     detail = f"<p>{html.escape(result.detail)}</p>" if result.detail else ""
+    if result.manual_points:
+        detail += (f"<p>Written answers ({result.manual_points:g} point(s)) are graded by your instructor and are "
+                   "not in this score.</p>")
     return (
         '<div id="speech-course-summary" style="font-family:sans-serif;margin:1em">'
         f"<h2>{html.escape(assignment)} &mdash; {html.escape(student)}</h2>"

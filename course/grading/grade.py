@@ -45,7 +45,7 @@ from course.grading.sandbox import Limits, resolve_mode
 from course.grading.submissions import Submission, collect, extract_zip
 
 #: Columns of ``grades.csv``.
-CSV_FIELDS = ("student_id", "assignment", "notebook", "score", "max_score", "status", "detail")
+CSV_FIELDS = ("student_id", "assignment", "notebook", "score", "max_score", "status", "detail", "manual_points")
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,13 @@ class Row:
     max_score: float
     status: str
     detail: str = ""
+    #: Points of free-response answers the instructor grades in formgrader (not in ``score``/``max_score``).
+    manual_points: float = 0.0
 
     def as_csv(self) -> dict[str, str]:
         d = asdict(self)
         d["score"], d["max_score"] = f"{self.score:g}", f"{self.max_score:g}"
+        d["manual_points"] = f"{self.manual_points:g}"
         return d
 
 
@@ -190,7 +193,8 @@ def read_grades(path: Path) -> list[Row]:
         return []
     with open(path, newline="", encoding="utf-8") as f:
         return [Row(r["student_id"], r["assignment"], r["notebook"], float(r["score"]), float(r["max_score"]),
-                    r["status"], r.get("detail", "")) for r in csv.DictReader(f)]
+                    r["status"], r.get("detail", ""), float(r.get("manual_points") or 0))
+                for r in csv.DictReader(f)]
 
 
 def write_grades(path: Path, rows: list[Row]) -> None:
@@ -250,7 +254,8 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
         for s, res, job_dir in results:
             prep = prepared[s.assignment]
             _publish(out, s, prep, res, job_dir)
-            rows.append(Row(s.student, s.assignment, prep.notebook, res.score, res.max_score, res.status, res.detail))
+            rows.append(Row(s.student, s.assignment, prep.notebook, res.score, res.max_score, res.status, res.detail,
+                            prep.manual_points))
         if options.record:
             record_grades(course_dir, results)
     write_grades(out / "grades.csv", rows)

@@ -138,7 +138,7 @@ def run(root: Path, assignment: str) -> dict:
 def _max_score(source) -> float:  # noqa: ANN001 - NotebookNode
     from course.grading.notebooks import graded_cells
 
-    return sum(c.points for c in graded_cells(source))
+    return sum(c.points for c in graded_cells(source) if c.kind == "test")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -97,6 +97,8 @@ class JobResult:
     max_score: float
     tests: list[TestOutcome] = field(default_factory=list)
     grades: dict[str, float | None] = field(default_factory=dict)
+    #: Points of free-response answers, left to the instructor (not in ``score`` or ``max_score``).
+    manual_points: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -135,7 +137,7 @@ def run_job(spec: JobSpec) -> JobResult:
     """Autograde the submission, then write redacted feedback; returns the result (also saved)."""
     from course.grading.assignments import nbgrader_api
     from course.grading.nbconfig import sandboxed_config
-    from course.grading.notebooks import hidden_lines, read_notebook
+    from course.grading.notebooks import graded_cells, hidden_lines, points, read_notebook
 
     job = Path(spec.job_dir)
     limits = Limits(**spec.limits)
@@ -153,8 +155,10 @@ def run_job(spec: JobSpec) -> JobResult:
     events = _read_events(job / "events.jsonl")
     with api.gradebook as gb:
         submission = gb.find_submission(spec.assignment, spec.student)
-        score, max_score = float(submission.score), float(submission.max_score)
         grades = {g.name: g.auto_score for nb in submission.notebooks for g in nb.grades}
+    # score and maximum of the autograded tests only: free-response answers wait for the instructor
+    tests = [c for c in graded_cells(source) if c.kind == "test"]
+    score, max_score = float(sum(grades.get(c.grade_id) or 0.0 for c in tests)), points(tests, "test")
     if success and spec.autograded.is_file():
         res = _graded(api, spec, source, hidden, events, grades, score, max_score)
         if duplicates:
@@ -183,13 +187,14 @@ def _graded(api, spec: JobSpec, source, hidden: list[str], events: list[dict], g
     """Result and feedback page of a notebook nbgrader executed."""
     from course.grading.feedback import outcomes, redact_notebook, safe_feedback
     from course.grading.layout import tools_on_path
-    from course.grading.notebooks import read_notebook, write_notebook
+    from course.grading.notebooks import graded_cells, points, read_notebook, write_notebook
 
     job = Path(spec.job_dir)
     nb = read_notebook(spec.autograded)
     shutil.copyfile(spec.autograded, job / "autograded.ipynb")  # unredacted, for the instructor's course dir
     status, detail = _status(nb, events)
-    res = JobResult(status, detail, score, max_score, outcomes(nb, grades, source, hidden), grades)
+    res = JobResult(status, detail, score, max_score, outcomes(nb, grades, source, hidden), grades,
+                    points(graded_cells(source), "answer"))
     write_notebook(redact_notebook(nb, source, hidden), spec.autograded)
     with tools_on_path():
         fb = api.generate_feedback(spec.assignment, spec.student, force=True)
@@ -217,8 +222,11 @@ def not_graded(status: str, detail: str, source, max_score: float) -> JobResult:
     """A zero-score result in which every test is reported as not run."""
     from course.grading.feedback import unrun_outcomes
 
+    from course.grading.notebooks import graded_cells, points
+
     tests = unrun_outcomes(source, status)
-    return JobResult(status, detail, 0.0, max_score, tests, {t.name: 0.0 for t in tests})
+    return JobResult(status, detail, 0.0, max_score, tests, {t.name: 0.0 for t in tests},
+                     points(graded_cells(source), "answer"))
 
 
 def _drop_duplicates(path: Path) -> int:

@@ -104,6 +104,11 @@ def graded_cells(nb: NotebookNode) -> list[GradedCell]:
     return cells
 
 
+def points(cells: list[GradedCell] | tuple[GradedCell, ...], kind: str) -> float:
+    """Total points of the ``kind`` cells: ``"test"`` (autograded) or ``"answer"`` (graded by the instructor)."""
+    return float(sum(c.points for c in cells if c.kind == kind))
+
+
 def hidden_lines(nb: NotebookNode) -> list[str]:
     """Distinctive hidden-test lines of a source notebook, longest first (for redaction)."""
     lines = {line.strip() for cell in graded_cells(nb) for line in cell.hidden}
