@@ -11,7 +11,8 @@ Recipes (all with fixed seeds, ``torch.set_num_threads(2)``):
 
 * ``tiny-w2v2-ctc``: wav2vec 2.0 (conv front end, 6 pre-LN transformer layers,
   hidden 192) trained from scratch with CTC on phones; additive noise at
-  15–40 dB SNR on half the batches; AdamW, warm-up then cosine decay.
+  15–40 dB SNR on 30 % of the batches; batches of similar lengths; AdamW, warm-up then
+  cosine decay.
 * ``tiny-whisper``: Whisper encoder–decoder (4 + 2 layers, d_model 192, 80
   log-mel bins, 5 s window) trained from scratch with cross-entropy on a
   byte-level BPE vocabulary learned from the corpus sentences.
@@ -91,23 +92,36 @@ def _save_half(model, processor, out: Path) -> None:  # noqa: ANN001
     processor.save_pretrained(out)
 
 
-def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator):
-    """``steps`` random batches of indices (epochs reshuffled)."""
-    order: list[int] = []
+def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator,
+             lengths: np.ndarray | None = None):
+    """``steps`` random batches of item indices; every item once per epoch, epochs reshuffled.
+
+    With ``lengths``, each epoch is cut into pools of 32 batches whose items are sorted by length before
+    batching (the batches are then shuffled), so a batch pads little: this cuts the CTC step time by
+    about a third without changing what the model sees per epoch.
+    """
+    queue: list[list[int]] = []
     for _ in range(steps):
-        if len(order) < batch_size:
-            order = list(rng.permutation(n)) + order
-        yield [order.pop() for _ in range(batch_size)]
+        if not queue:
+            order = rng.permutation(n)
+            if lengths is not None:
+                pool = 32 * batch_size
+                order = np.concatenate([sorted(order[i:i + pool], key=lambda k: lengths[k])
+                                        for i in range(0, n, pool)]).astype(int)
+            queue = [list(map(int, order[i:i + batch_size])) for i in range(0, n - batch_size + 1, batch_size)]
+            queue = [queue[k] for k in rng.permutation(len(queue))]
+        yield queue.pop()
 
 
 def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items: int, steps: int,  # noqa: ANN001
-              batch_size: int, rng: np.random.Generator, lr: float, warmup: int, log_every: int = 100) -> None:
+              batch_size: int, rng: np.random.Generator, lr: float, warmup: int, log_every: int = 100,
+              lengths: np.ndarray | None = None) -> None:
     """AdamW with warm-up and cosine decay, gradient clipping at 5, over random batches of item indices."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(warmup, steps))
     model.train()
     start = time.time()
-    for step, idx in enumerate(_batches(n_items, batch_size, steps, rng)):
+    for step, idx in enumerate(_batches(n_items, batch_size, steps, rng, lengths)):
         loss = loss_of_batch(idx)
         opt.zero_grad()
         loss.backward()
@@ -159,7 +173,7 @@ def _load_split(corpus: Corpus, split: str, kind: str | None = None) -> tuple[li
     return utts, [u.waveform for u in utts]
 
 
-def train_w2v2_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int = SEED) -> None:
+def train_w2v2_ctc(out: Path, steps: int = 4500, batch_size: int = 8, seed: int = SEED) -> None:
     """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones."""
     from transformers import Wav2Vec2ForCTC
 
@@ -179,13 +193,14 @@ def train_w2v2_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int 
         inputs = processor.feature_extractor([waves[i] for i in idx], sampling_rate=16000, padding=True,
                                              return_attention_mask=True, return_tensors="pt")
         x = inputs.input_values
-        if rng.random() < 0.5:
+        if rng.random() < 0.3:
             x = _add_noise(x, rng) * inputs.attention_mask
         lab = processor.tokenizer.pad({"input_ids": [labels[i] for i in idx]}, return_tensors="pt")
         target = lab.input_ids.masked_fill(lab.attention_mask == 0, -100)
         return model(x, attention_mask=inputs.attention_mask, labels=target).loss
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300)
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1.5e-3, warmup=400,
+              lengths=np.array([len(w) for w in waves]))
     _save_half(model, processor, out)
 
 
@@ -243,8 +258,14 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
     return processor.tokenizer(text, add_special_tokens=False).input_ids
 
 
-def train_whisper(out: Path, steps: int = 1500, batch_size: int = 16, seed: int = SEED) -> None:
-    """Train ``tiny-whisper`` from scratch."""
+def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int = SEED, ctc_weight: float = 0.3) -> None:
+    """Train ``tiny-whisper`` from scratch.
+
+    The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
+    output over the same tokens (joint CTC-attention training, Kim, Hori & Watanabe 2017): the CTC term makes the
+    encoder learn monotonic, frame-local evidence early, which speeds up learning the cross-attention. The CTC head
+    is used for training only and is not saved: the shipped model is a plain ``WhisperForConditionalGeneration``.
+    """
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
     _seed_everything(seed)
@@ -254,10 +275,14 @@ def train_whisper(out: Path, steps: int = 1500, batch_size: int = 16, seed: int 
     tok = processor.tokenizer
     sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
     model = WhisperForConditionalGeneration(whisper_config(len(tok), sot, eos))
+    ctc_head = torch.nn.Linear(model.config.d_model, len(tok) + 1)  # + 1: the CTC blank, the last index
+    model.add_module("_ctc_head", ctc_head)  # optimised with the model; removed before saving
     model.generation_config = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos,
                                                bos_token_id=eos, max_length=64)
     _log("tiny-whisper: computing log-mel features")
     feats = processor.feature_extractor(waves, sampling_rate=16000, return_tensors="np").input_features
+    # encoder frames (20 ms) that hold speech: the rest of the 5 s window is padding
+    enc_frames = np.array([min(model.config.max_source_positions, len(w) // 320 + 1) for w in waves])
     targets = [_whisper_ids(processor, u.text) + [eos] for u in utts]
     _log(f"tiny-whisper: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
          f"{len(utts)} training utterances, vocabulary {len(tok)}")
@@ -271,9 +296,18 @@ def train_whisper(out: Path, steps: int = 1500, batch_size: int = 16, seed: int 
             t = targets[i]
             labels[row, :len(t)] = torch.tensor(t)
             dec_in[row, :len(t)] = torch.tensor([sot] + t[:-1])
-        return model(input_features=torch.from_numpy(feats[idx]), decoder_input_ids=dec_in, labels=labels).loss
+        outputs = model(input_features=torch.from_numpy(feats[idx]), decoder_input_ids=dec_in, labels=labels)
+        if not ctc_weight:
+            return outputs.loss
+        log_probs = ctc_head(outputs.encoder_last_hidden_state).log_softmax(-1).transpose(0, 1)
+        words = [torch.tensor(targets[i][:-1]) for i in idx]  # without the end-of-text token
+        ctc = torch.nn.functional.ctc_loss(
+            log_probs, torch.cat(words), torch.tensor(enc_frames[idx]), torch.tensor([len(w) for w in words]),
+            blank=len(tok), zero_infinity=True)
+        return outputs.loss + ctc_weight * ctc
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300)
+    del model._ctc_head
     _save_half(model, processor, out)
     model.generation_config.save_pretrained(out)
 
@@ -293,7 +327,7 @@ def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int =
 # tiny-w2v2-intent
 
 
-def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = SEED,
+def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED,
                  init_from: str | Path = "tiny-w2v2-ctc") -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``)."""
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
@@ -310,6 +344,7 @@ def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = S
     ctc, _ = load_model(init_from)
     missing = model.wav2vec2.load_state_dict(ctc.wav2vec2.state_dict(), strict=False)
     assert not missing.missing_keys, missing.missing_keys
+    model.freeze_feature_encoder()  # the CTC model's convolutional front end is kept as it is (faster, as usual)
     fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
                                   return_attention_mask=True)
     y = torch.tensor([label2id[u.labels["intent"]] for u in utts])
@@ -324,7 +359,8 @@ def train_intent(out: Path, steps: int = 300, batch_size: int = 8, seed: int = S
             x = _add_noise(x, rng) * inputs.attention_mask
         return model(x, attention_mask=inputs.attention_mask, labels=y[idx]).loss
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=3e-4, warmup=60, log_every=50)
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
+              lengths=np.array([len(w) for w in waves]))
     _save_half(model, fe, out)
 
 
@@ -415,6 +451,30 @@ _CARD_INTRO = {
 }
 
 
+#: How each model is trained (the model card's "Training" section; the code is the reference).
+_RECIPES = {
+    "tiny-w2v2-ctc": (
+        "From scratch, CTC on phones; 4 500 steps of 8 utterances (about 8 epochs); batches drawn from pools of "
+        "similar length; white noise at 15–40 dB SNR on 30 % of the batches; SpecAugment-style time masking "
+        "(p = 0.05, 5 frames); dropout 0.05; AdamW (lr 1.5e-3, weight decay 0.01), 400 warm-up steps then "
+        "cosine decay; gradient clipping at 5; seed 0; 2 threads."
+    ),
+    "tiny-whisper": (
+        "From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a linear head on the "
+        "encoder output over the same BPE tokens (joint CTC-attention training, Kim, Hori & Watanabe 2017; the "
+        "CTC head is dropped before saving); 4 000 steps of 16 utterances (about 15 epochs); dropout 0.05; AdamW "
+        "(lr 1e-3, weight decay 0.01), 300 warm-up steps then cosine decay; gradient clipping at 5; seed 0; "
+        "2 threads."
+    ),
+    "tiny-w2v2-intent": (
+        "The encoder starts from `tiny-w2v2-ctc`; its convolutional front end is frozen; mean-pooled frames → "
+        "128-d projection → 34 intents, cross-entropy; 4 000 steps of 8 commands (about 25 epochs) of "
+        "similar length; white noise at 15–40 dB SNR on half of the batches; AdamW (lr 5e-4), 100 warm-up steps "
+        "then cosine decay; seed 0; 2 threads."
+    ),
+}
+
+
 def write_model_card(name: str, out: Path, metrics: dict) -> None:
     """Write ``README.md`` beside the weights: architecture, data, recipe, time and metrics."""
     from transformers import AutoConfig
@@ -457,6 +517,10 @@ Input: 16 kHz mono audio. In the course: `course.models.load_model("{name}")` (e
 
 {", ".join(f"{k}={v}" for k, v in arch.items())}; {n_params} M parameters. Weights are stored in float16 and
 load as float32.
+
+## Training
+
+{_RECIPES[name]} Measured training time: {metrics.get("training_minutes")} minutes on a 2-core CPU.
 
 ## Data
 

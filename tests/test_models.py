@@ -176,7 +176,7 @@ def test_padding_invariance_and_frame_alignment(name, test_utts):
     for b, s, u in zip(batched, single, utts):
         assert b.utt_id == u.id
         np.testing.assert_allclose(b.hidden_states, s.hidden_states, atol=1e-4, rtol=1e-4)
-        np.testing.assert_allclose(b.attentions, s.attentions, atol=1e-5)
+        np.testing.assert_allclose(b.attentions, s.attentions, atol=1e-4)  # float32 round-off of sharp softmaxes reaches ~2e-5
         n_layers = model.config.encoder_layers if name == "tiny-whisper" else model.config.num_hidden_layers
         assert b.hidden_states.shape[0] == n_layers + 1
         assert b.attentions.shape[:2] == (n_layers, model.config.encoder_attention_heads if name == "tiny-whisper"
