@@ -190,3 +190,49 @@ def log_mel(waveform, n_mels: int = 80, sample_rate: int = SAMPLE_RATE) -> np.nd
     """Log mel filterbank energies on wav2vec 2.0's frame grid: shape (n_frames, n_mels)."""
     x = torch.from_numpy(check_waveform(waveform, sample_rate))
     return torch.log(_frames_transform("mel", n_mels)(x) + 1e-6).T.numpy()
+
+
+def speaker_normalise(features, speakers, eps: float = 1e-8) -> np.ndarray:  # noqa: ANN001
+    """Mean and variance normalisation per speaker (CMVN with per-speaker statistics).
+
+    Every dimension of every speaker's rows is shifted to mean 0 and scaled to
+    standard deviation 1, using only that speaker's rows (population std,
+    ``ddof=0``). This removes a speaker's average spectrum (or average
+    activation) and its spread, the simplest speaker normalisation in ASR.
+    It needs the speaker's features but no labels, so it is allowed on
+    held-out speakers too.
+
+    Parameters
+    ----------
+    features : array, shape (n, dim)
+        Frame (or segment) vectors, e.g. MFCCs of several utterances stacked.
+    speakers : sequence, length n
+        Speaker of each row (any hashable labels; pass utterance ids for
+        per-utterance CMVN). Rows need not be grouped by speaker.
+    eps : float
+        A dimension whose standard deviation within a speaker is at most
+        ``eps`` (constant, e.g. a speaker with one row) is only centred.
+
+    Returns
+    -------
+    np.ndarray, shape (n, dim)
+        A new array (the input is not modified); floating input keeps its
+        dtype, integer input becomes float64. Statistics are computed in
+        float64.
+    """
+    x = np.asarray(features)
+    if x.ndim != 2:
+        raise ValueError(f"features must have shape (n, dim), got {x.shape}.")
+    spk = np.asarray(speakers)
+    if spk.shape != (len(x),):
+        raise ValueError(f"Give one speaker per row: {len(x)} rows but speakers has shape {spk.shape}.")
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    x64 = x.astype(np.float64)
+    out = np.empty_like(x64)
+    _, which = np.unique(spk, return_inverse=True)
+    for k in range(which.max() + 1 if len(which) else 0):
+        rows = which == k
+        mean = x64[rows].mean(axis=0)
+        std = x64[rows].std(axis=0)
+        out[rows] = (x64[rows] - mean) / np.where(std > eps, std, 1.0)
+    return out.astype(dtype, copy=False)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from course.frames import frame_labels, num_frames, pool_segments, segment_frames, time_to_frame
+from course.frames import (conv_receptive_field, duration_stats, frame_labels, num_frames, pool_segments,
+                           segment_frames, time_to_frame)
 from course.textgrid import Interval
 
 
@@ -72,3 +73,63 @@ def test_pool_segments_mean_and_other_reductions():
 def test_frame_labels():
     ivs = [Interval(0.02, 0.06, "a"), Interval(0.08, 0.1, "b")]
     assert frame_labels(ivs, 6) == ["", "a", "a", "", "b", ""]
+
+
+def test_frame_labels_centre_on_a_boundary_and_past_the_end():
+    # 0.07 s is exactly frame 3's centre: it belongs to the segment starting there
+    ivs = [Interval(0.0, 0.07, "a"), Interval(0.07, 0.7, "b"), Interval(0.7, 0.9, "c")]
+    labels = frame_labels(ivs, 35)  # 35 frames end at 0.7 s (35 * 0.02 = 0.7000000000000001 in floats)
+    assert labels[:4] == ["a", "a", "a", "b"]
+    assert labels[-1] == "b" and "c" not in labels
+    assert frame_labels([], 3, silence="sil") == ["sil"] * 3
+    with pytest.raises(ValueError, match="n_frames"):
+        frame_labels(ivs, -1)
+
+
+def test_frame_labels_keeps_short_segments_whatever_their_order():
+    short_first = [Interval(0.021, 0.029, "s"), Interval(0.029, 0.08, "a")]
+    assert frame_labels(short_first, 5) == ["", "s", "a", "a", ""]
+    assert frame_labels(short_first[::-1], 5) == ["", "s", "a", "a", ""]
+    # starts inside the last frame but after its centre: it takes the last frame
+    assert frame_labels([Interval(0.0, 0.195, "a"), Interval(0.195, 0.3, "b")], 10)[-2:] == ["a", "b"]
+
+
+def test_frame_labels_keeps_every_segment_and_agrees_with_the_centre_rule():
+    rng = np.random.default_rng(1)
+    bounds = np.round(np.cumsum(np.r_[0.1, rng.uniform(0.005, 0.15, 200)]), 6)
+    ivs = [Interval(a, b, f"p{i}") for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+    assert any(b - a < 0.02 for a, b in zip(bounds[:-1], bounds[1:])), "the test needs short segments"
+    n = int(bounds[-1] / 0.02) - 3  # the last segments start after the output ends
+    labels = frame_labels(ivs, n)
+    kept = {iv.label for iv in ivs if iv.start < n * 0.02}
+    assert kept == set(labels) - {""}, "a segment that starts inside the output must keep a frame"
+    for k, label in enumerate(labels):  # a frame keeps its centre's segment unless a short segment took it
+        centre = (k + 0.5) * 0.02
+        owner = next((iv.label for iv in ivs if iv.start <= centre < iv.end), "")
+        taken = next((iv for iv in ivs if iv.label == label and not iv.start <= centre < iv.end), None)
+        assert label == owner or (taken is not None and len(segment_frames(taken.start, taken.end, n)) == 1)
+
+
+def test_conv_receptive_field():
+    assert conv_receptive_field([10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2]) == (400, 320)  # wav2vec 2.0
+    assert conv_receptive_field([3, 3], [1, 2]) == (5, 2)
+    with pytest.raises(ValueError, match="one kernel size"):
+        conv_receptive_field([3], [1, 2])
+
+
+def test_duration_stats_per_label_in_ms():
+    from types import SimpleNamespace
+
+    utts = [SimpleNamespace(phones=[Interval(0.0, 0.05, "a"), Interval(0.05, 0.08, "b"), Interval(0.08, 0.1, "")],
+                            words=[Interval(0.0, 0.08, "ab")]),
+            SimpleNamespace(phones=[Interval(0.2, 0.27, "a"), Interval(0.27, 0.36, "a")], words=[])]
+    table = duration_stats(utts)
+    assert list(table.index) == ["a", "b"] and table.index.name == "phone"
+    assert list(table.columns) == ["count", "mean", "median", "std"]
+    np.testing.assert_allclose(table.loc["a"], [3, 70, 70, np.std([50, 70, 90])])
+    np.testing.assert_allclose(table.loc["b"], [1, 30, 30, 0])
+    assert table["count"].dtype.kind == "i"
+    assert list(duration_stats(utts, tier="words").index) == ["ab"]
+    assert len(duration_stats([])) == 0
+    with pytest.raises(ValueError, match="tier"):
+        duration_stats(utts, tier="syllables")

@@ -1,0 +1,11 @@
+# Bug: assigns the draws to the types in order of first appearance instead of sorted order, so results depend on item order.
+def control_task(types, labels=None, seed=0):
+    """A Hewitt & Liang control task: ``{type: random label}``, drawn from the items' label distribution."""
+    types = np.asarray(types)
+    labels = types if labels is None else np.asarray(labels)
+    distinct_types = list(dict.fromkeys(types.tolist()))
+    values, counts = np.unique(labels, return_counts=True)
+    rng = np.random.default_rng(seed)
+    drawn = rng.choice(len(values), size=len(distinct_types), p=counts / counts.sum())
+    names = values.tolist()
+    return {t: names[k] for t, k in zip(distinct_types, drawn)}
