@@ -74,7 +74,9 @@ def test_hidden_tests_use_other_inputs_than_the_visible_ones(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_graded_function_has_a_broken_variant(assignment):
     nb = N.read_notebook(source_notebook(COURSE, assignment))
-    solution_ids = {N.nbgrader_meta(c)["grade_id"] for c in nb.cells if N.nbgrader_meta(c).get("solution")}
+    # code answer cells; markdown answers (reflections) are graded by the instructor and have no variants
+    solution_ids = {N.nbgrader_meta(c)["grade_id"] for c in nb.cells
+                    if N.nbgrader_meta(c).get("solution") and c.cell_type == "code"}
     kept = variants(COURSE, assignment)
     assert {v.grade_id for v in kept} == solution_ids
     for v in kept:
@@ -214,6 +216,24 @@ def test_fallback_to_the_reference(capsys):
     assert "not implemented" in capsys.readouterr().out
     assert learner_or_reference(lambda t: t * 2, reference, [(1,), (2,)]) is not reference
     assert learner_or_reference(lambda t: np.zeros(2), lambda t: np.ones(2), [(0,)]).__name__ == "<lambda>"
+
+
+def test_fallback_compares_numbers_and_tables_up_to_round_off():
+    import pandas as pd
+
+    def ref_num(t):
+        return 0.1 * 3
+
+    def ref_table(t):
+        return pd.DataFrame({"mean": [0.3, 1.0]}, index=["a", "b"])
+
+    assert learner_or_reference(lambda t: 0.3, ref_num, [(0,)]) is not ref_num  # 0.1 * 3 != 0.3 exactly
+    assert learner_or_reference(lambda t: 0.31, ref_num, [(0,)]) is ref_num
+    mine = learner_or_reference(lambda t: pd.DataFrame({"mean": [0.1 * 3, 1.0]}, index=["a", "b"]), ref_table, [(0,)])
+    assert mine is not ref_table
+    wrong_index = learner_or_reference(lambda t: pd.DataFrame({"mean": [0.3, 1.0]}, index=["b", "a"]), ref_table,
+                                       [(0,)])
+    assert wrong_index is ref_table
 
 
 # -- command line -----------------------------------------------------------------------------------------------

@@ -15,10 +15,19 @@ import numpy as np
 
 
 def _same(a: Any, b: Any) -> bool:  # noqa: ANN401 - any function result
+    """Equal results: arrays, tables and numbers up to float round-off, anything else with ``==``."""
+    if hasattr(a, "to_numpy") and hasattr(b, "to_numpy"):  # pandas tables: same labels and values
+        if list(getattr(a, "columns", [])) != list(getattr(b, "columns", [])) or list(a.index) != list(b.index):
+            return False
+        a, b = a.to_numpy(), b.to_numpy()
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
-        return a.shape == b.shape and bool(np.allclose(a, b, equal_nan=True))
-    return a == b
+        if a.dtype.kind in "fciub" and b.dtype.kind in "fciub":
+            return a.shape == b.shape and bool(np.allclose(a, b, equal_nan=True))
+        return a.shape == b.shape and bool((a == b).all())
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return bool(np.isclose(a, b, equal_nan=True))
+    return bool(a == b)
 
 
 def learner_or_reference(mine: Callable, reference: Callable, examples: Sequence[tuple]) -> Callable:
