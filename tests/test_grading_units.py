@@ -87,6 +87,20 @@ def test_every_graded_function_has_a_broken_variant(assignment):
 # -- generated notebooks ----------------------------------------------------------------------------------------
 
 
+def test_normalize_merges_stream_chunks_so_timing_cannot_cause_drift():
+    one = nbformat.v4.new_code_cell("print(1); print(2)")
+    one.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n2\n")]
+    two = nbformat.v4.new_code_cell("print(1); print(2)")
+    two.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                   nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    texts = []
+    for cell in (one, two):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell]
+        texts.append(N.notebook_text(N.normalize(nb, keep_outputs=True)))
+    assert texts[0] == texts[1]
+
+
 def test_normalize_is_deterministic_and_drops_volatile_metadata():
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "x", "display_name": "X"}, "widgets": {"state": 1}})
     timing = {"iopub.status.busy": "2024-01-01T00:00:00Z"}

@@ -205,7 +205,8 @@ def normalize(nb: NotebookNode, keep_outputs: bool) -> NotebookNode:
 
     Keeps only the kernelspec and the language name as notebook metadata,
     gives cells stable ids, drops execution timing and widget state, replaces
-    widget views (their ids are random) by a short note, and removes outputs
+    widget views (their ids are random) by a short note, merges consecutive
+    stream outputs (their split depends on timing), and removes outputs
     unless ``keep_outputs``.
     """
     nb = copy.deepcopy(nb)
@@ -222,11 +223,19 @@ def normalize(nb: NotebookNode, keep_outputs: bool) -> NotebookNode:
         if not keep_outputs:
             cell.outputs, cell.execution_count = [], None
             continue
+        merged: list = []
         for out in cell.outputs:
             if "data" in out:
                 if out.data.pop(WIDGET_MIME, None) is not None:
                     out.data = NotebookNode({"text/plain": WIDGET_PLACEHOLDER})
                 out.metadata = NotebookNode({})
+            # a print can arrive in one or several stream messages, depending on timing: merge them
+            if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                    and merged[-1].get("name") == out.get("name")):
+                merged[-1].text = "".join(merged[-1].text) + "".join(out.text)
+                continue
+            merged.append(out)
+        cell.outputs = merged
     return nb
 
 
