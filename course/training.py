@@ -15,9 +15,10 @@ Recipes (all with fixed seeds, ``torch.set_num_threads(2)``):
   cosine decay.
 * ``tiny-whisper``: Whisper encoder–decoder (4 + 2 layers, d_model 192, 80
   log-mel bins, 5 s window) trained from scratch with cross-entropy on a
-  byte-level BPE vocabulary learned from the corpus sentences.
+  byte-level BPE vocabulary learned from the corpus sentences, plus an
+  auxiliary CTC loss on the encoder (training only).
 * ``tiny-w2v2-intent``: wav2vec 2.0 sequence classifier whose encoder starts
-  from ``tiny-w2v2-ctc``, fine-tuned on the command sentences.
+  from ``tiny-w2v2-ctc`` (front end frozen), fine-tuned on the command sentences.
 
 Weights are stored in float16 (with ``dtype: float32`` in the config, so
 ``from_pretrained`` returns a float32 model) to keep the three models small;
@@ -97,8 +98,8 @@ def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator,
     """``steps`` random batches of item indices; every item once per epoch, epochs reshuffled.
 
     With ``lengths``, each epoch is cut into pools of 32 batches whose items are sorted by length before
-    batching (the batches are then shuffled), so a batch pads little: this cuts the CTC step time by
-    about a third without changing what the model sees per epoch.
+    batching (the batches are then shuffled), so a batch pads little (less padded compute per step) while
+    every epoch still covers the data once. The last ``n % batch_size`` items of an epoch's order are skipped.
     """
     queue: list[list[int]] = []
     for _ in range(steps):
