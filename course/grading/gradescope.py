@@ -136,9 +136,9 @@ def run(root: Path, assignment: str) -> dict:
 
 
 def _max_score(source) -> float:  # noqa: ANN001 - NotebookNode
-    from course.grading.notebooks import graded_cells
+    from course.grading.notebooks import graded_cells, points
 
-    return sum(c.points for c in graded_cells(source) if c.kind == "test")
+    return points(graded_cells(source), "test")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
