@@ -3,6 +3,9 @@
 ``speech-course models bench`` measures, per model, hidden-state extraction
 throughput (seconds of audio processed per second of wall time) and the peak
 resident memory of a fresh process that loads the model and extracts.
+:func:`notebook_benchmarks` measures each solution notebook's wall time and its
+kernel's peak resident memory, each in a fresh process (used by ``python -m
+benchmarks notebooks``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,30 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+
+def peak_rss_kb() -> int:
+    """Peak resident memory of this process in kB, since it started its current program.
+
+    Read from ``VmHWM`` in ``/proc/self/status`` where there is one. ``getrusage``'s ``ru_maxrss`` (the
+    fallback elsewhere) is not reliable in a freshly started child on Linux: it keeps the high-water mark
+    the parent had when it forked, so a child of a large process reports at least the parent's size.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _one_extraction(name: str, n_utterances: int, batch_size: int) -> dict:
     """Run in a fresh process: load, extract, report."""
-    import resource
-
     import torch
 
     from course.corpus import load_corpus
@@ -42,7 +63,7 @@ def _one_extraction(name: str, n_utterances: int, batch_size: int) -> dict:
         "extract_seconds": round(wall, 2),
         "audio_seconds_per_second": round(audio_seconds / wall, 1),
         "layers": int(reps[0].hidden_states.shape[0]),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "peak_rss_mb": round(peak_rss_kb() / 1024, 0),
     }
 
 
@@ -62,4 +83,99 @@ def extraction_benchmarks(names: list[str] | None = None, n_utterances: int = 64
     print(" | ".join(header))
     for r in rows:
         print(" | ".join(str(r[h]) for h in header))
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Solution notebooks: wall time and peak memory
+
+#: The course's budget for one reference solution (as tests/test_grading_assignments.py checks it).
+NOTEBOOK_MAX_SECONDS = 60
+NOTEBOOK_MAX_RSS_KB = 1_500_000
+
+#: Code of a cell that prints the kernel's peak resident memory in kB (``VmHWM``, Linux).
+PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
+
+
+def measure_notebook(path: str | Path, data_dir: str | Path | None = None) -> dict:
+    """Execute a notebook top to bottom and report its wall time and its kernel's peak resident memory.
+
+    The notebook runs as the course builds its solutions (:func:`course.grading.build.execute_notebook`:
+    a fresh kernel, a scratch copy of ``data_dir``), with one cell appended that reads the kernel's
+    ``VmHWM`` from ``/proc/self/status``.
+
+    Parameters
+    ----------
+    path : path
+        The notebook (``.ipynb``).
+    data_dir : path, optional
+        Folder whose files the notebook may read (default: the notebook's own folder).
+
+    Returns
+    -------
+    dict
+        ``notebook`` (file name), ``seconds`` (wall time, kernel start included) and ``peak_rss_kb``.
+
+    Raises
+    ------
+    nbclient.exceptions.CellExecutionError
+        If a cell fails.
+    """
+    import nbformat
+
+    from course.grading.build import execute_notebook
+    from course.grading.notebooks import read_notebook
+
+    path = Path(path)
+    nb = read_notebook(path)
+    probe = nbformat.v4.new_code_cell(PEAK_RSS_PROBE)
+    probe.id = "peak-rss-probe"
+    nb.cells.append(probe)
+    start = time.perf_counter()
+    execute_notebook(nb, Path(data_dir) if data_dir is not None else path.parent)
+    seconds = time.perf_counter() - start
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    return {"notebook": path.name, "seconds": round(seconds, 2), "peak_rss_kb": int(text.split()[0])}
+
+
+def notebook_benchmarks(paths: list[str | Path] | None = None, course_dir: str | Path | None = None,
+                        timeout: float = 900) -> list[dict]:
+    """Measure each solution notebook in its own fresh process (:func:`measure_notebook`).
+
+    Parameters
+    ----------
+    paths : list of paths, optional
+        Notebooks to run (default: every ``solutions/*.ipynb`` of the repository, in name order).
+    course_dir : path, optional
+        nbgrader course directory; a notebook ``NN_topic.ipynb`` reads ``course_dir/source/NN_topic/``
+        (default: the repository's ``autograder/``).
+    timeout : float
+        Seconds one notebook may take before its process is killed.
+
+    Returns
+    -------
+    list of dict
+        One row per notebook: ``notebook``, ``seconds``, ``peak_rss_kb`` and, if it failed, ``error``.
+    """
+    root = Path(__file__).resolve().parents[1]
+    course = Path(course_dir) if course_dir is not None else root / "autograder"
+    notebooks = [Path(p) for p in paths] if paths is not None else sorted((root / "solutions").glob("*.ipynb"))
+    rows = []
+    for nb in notebooks:
+        data = course / "source" / nb.stem
+        data = data if data.is_dir() else nb.parent
+        code = ("import json; from course.bench import measure_notebook; "
+                f"print(json.dumps(measure_notebook({str(nb)!r}, {str(data)!r})))")
+        try:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rows.append({"notebook": nb.name, "seconds": None, "peak_rss_kb": None,
+                         "error": f"did not finish in {timeout:.0f} s"})
+            continue
+        if out.returncode != 0:
+            lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+            rows.append({"notebook": nb.name, "seconds": None, "peak_rss_kb": None,
+                         "error": lines[-1] if lines else f"exit status {out.returncode}"})
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows

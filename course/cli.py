@@ -93,6 +93,37 @@ def _models_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_layerwise(args: argparse.Namespace) -> int:
+    import json
+
+    from course import layerwise as L
+
+    table = L.layerwise_comparison(args.subjects or L.DEFAULT_SUBJECTS, n_train=args.n_train,
+                                   n_heldout=args.n_heldout)
+    text = L.finding(table)
+    print(L.to_markdown(table))
+    print()
+    print(L.summary(table).round(3).to_string(index=False))
+    print()
+    print(text)
+    record = {"settings": table.attrs["settings"], "finding": text,
+              "table": json.loads(table.to_json(orient="records", double_precision=4))}
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    if args.plot:
+        L.plot(table, args.plot)
+    if args.record:
+        from course.models import SHIPPED_DIR
+        from course.training import write_model_card
+
+        for name in ("tiny-hubert", "tiny-hubert-ctc"):
+            out = SHIPPED_DIR / name
+            (out / "layerwise.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+            write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
+            print(f"recorded in {out / 'README.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from course.corpus import DEFAULT_SIZE, LARGE_SIZE, default_corpus_dir
 
@@ -164,6 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
     mb.add_argument("--utterances", type=int, default=64, help="test utterances to extract (default 64)")
     mb.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
     mb.set_defaults(func=_models_bench)
+    mw = msub.add_parser("layerwise", help="layer-wise phone probe, ABX and CKA with MFCC for several models",
+                         description="Compare representations layer by layer on held-out speakers (Pasad et al. "
+                                     "2021/2023): frame-level linear phone probe, within/across-speaker ABX error, "
+                                     "linear CKA with MFCC frames, and CKA of a fine-tuned model with its "
+                                     "pretrained start. Subjects: shipped names, NAME@random (random twin), mfcc.")
+    mw.add_argument("subjects", nargs="*", help="default: mfcc tiny-hubert@random tiny-hubert tiny-hubert-ctc "
+                                                "tiny-w2v2-ctc")
+    mw.add_argument("--n-train", type=int, default=300, help="training-speaker utterances for the probe (300)")
+    mw.add_argument("--n-heldout", type=int, default=120, help="held-out utterances for scoring (120)")
+    mw.add_argument("--json", type=Path, default=None, help="write the table and finding as JSON")
+    mw.add_argument("--plot", type=Path, default=None, help="save a figure (PNG)")
+    mw.add_argument("--record", action="store_true",
+                    help="write the result into the tiny-hubert and tiny-hubert-ctc model cards")
+    mw.set_defaults(func=_models_layerwise)
 
     from course.grading.cli import add_commands as add_grading_commands
 

@@ -1,6 +1,6 @@
 """One loading API for the course's shipped models and any Hugging Face model.
 
-The course ships three small models trained on its corpus (see each model's
+The course ships five small models trained on its corpus (see each model's
 ``README.md`` under ``course/shipped/``):
 
 ``tiny-w2v2-ctc``
@@ -9,6 +9,10 @@ The course ships three small models trained on its corpus (see each model's
     ``WhisperForConditionalGeneration`` that transcribes sentences, homophones included.
 ``tiny-w2v2-intent``
     ``Wav2Vec2ForSequenceClassification`` that predicts a spoken command's intent.
+``tiny-hubert``
+    ``HubertModel`` pretrained without labels (masked prediction of MFCC clusters).
+``tiny-hubert-ctc``
+    ``HubertForCTC``: ``tiny-hubert`` fine-tuned to recognise phones.
 
 They are ordinary ``transformers`` checkpoints: ``from_pretrained(path)``
 loads them without this package. :func:`load_model` also takes a Hugging Face
@@ -32,6 +36,8 @@ SHIPPED = {
     "tiny-w2v2-ctc": "wav2vec 2.0 (6 layers) trained with CTC to recognise phones",
     "tiny-whisper": "Whisper-style encoder-decoder trained to transcribe the corpus sentences",
     "tiny-w2v2-intent": "wav2vec 2.0 classifier of spoken-command intents",
+    "tiny-hubert": "HuBERT (8 layers) pretrained without labels: masked prediction of MFCC clusters",
+    "tiny-hubert-ctc": "tiny-hubert fine-tuned with CTC to recognise phones",
 }
 
 #: Real models of the same families, for online use.

@@ -17,10 +17,14 @@ def test_ci_runs_exactly_the_readme_setup_and_test_commands():
     setup, test = _readme_commands()[:2]
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
              if line.strip() and not line.lstrip().startswith(("#", "echo", "set ", "cd "))]
-    # besides the README's commands, CI may only install bubblewrap (the optional grading sandbox), tolerating failure
+    # besides the README's commands, CI may only install optional system packages, tolerating failure: bubblewrap
+    # (the grading sandbox) and Chromium (tests/test_browser.py, skipped without it)
     apt = [line for line in lines if line.startswith("apt-get")]
-    assert all(line.endswith('|| echo "bubblewrap could not be installed"') and "install -y -qq bubblewrap" in line
-               for line in apt)
+    installs = [re.search(r'install -y -qq (?:--no-install-recommends )?([a-z0-9 .+-]+?) \|\| echo "([a-z0-9-]+) could '
+                          r'not be installed"$', line) for line in apt]
+    assert all(installs), apt
+    assert {p for m in installs for p in m.group(1).split()} <= {"bubblewrap", "chromium", "fonts-dejavu-core"}
+    assert all(m.group(2) in m.group(1).split() for m in installs)
     assert [line for line in lines if not line.startswith("apt-get")] == [setup, test]
 
 

@@ -1,0 +1,635 @@
+"""Feature attribution for speech classifiers: gradients, Integrated Gradients, occlusion, word ablation, faithfulness.
+
+The functions follow `captum <https://captum.ai>`_'s conventions (``forward_func``, ``inputs``, ``baselines``,
+``target``, ``n_steps``, ``method``) and agree with its ``Saliency``, ``InputXGradient``, ``IntegratedGradients``,
+``Occlusion`` and ``FeatureAblation`` to float precision (``tests/test_attribution.py`` checks it); they are written
+out here so that every step can be read and taught. Conventions:
+
+* ``inputs`` is one tensor with the batch on axis 0 (a waveform batch ``(B, T)``, CNN features ``(B, T', C)``, ...);
+  tuples of inputs and ``additional_forward_args`` are not supported: wrap the model in a function of one tensor;
+* ``forward_func(x)`` returns either one value per example, shape ``(B,)`` (then ``target=None``), or scores of
+  shape ``(B, C)`` from which ``target`` picks a column: an ``int`` for every example, or one index per example
+  (a list or a 1-D tensor);
+* gradient-based attributions come back as detached tensors of the inputs' shape; per-word and per-fraction scores
+  as NumPy arrays;
+* time is the axis after the batch axis, and element ``n`` of a signal at ``rate`` elements per second stands for
+  ``[n / rate, (n + 1) / rate)``. A word ``[start, end)`` owns the elements whose **centre** lies inside it, the
+  convention of :mod:`course.frames` (at 50 elements per second these are exactly the model frames of
+  :func:`course.frames.segment_frames`);
+* faithfulness metrics work on **probabilities**: ``forward_func`` returns logits ``(B, C)`` and the metrics take
+  the softmax of the ``target`` column.
+
+References: Simonyan et al. 2014 (saliency), Shrikumar et al. 2016 (input x gradient), Sundararajan et al. 2017
+(Integrated Gradients), Zeiler & Fergus 2014 (occlusion), DeYoung et al. 2020 (comprehensiveness, sufficiency),
+Samek et al. 2017 (AOPC, deletion curves), Adebayo et al. 2018 (sanity checks).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from course.frames import segment_frames
+
+#: Integration rules of :func:`integrated_gradients` (captum's names).
+IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+
+Target = int | Sequence[int] | torch.Tensor | None
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+def _select(output: torch.Tensor, target: Target) -> torch.Tensor:
+    """One value per example: ``output[:, target]`` (or ``output`` itself when ``target`` is None)."""
+    if target is None:
+        if output.dim() > 1 and output[0].numel() != 1:
+            raise ValueError(f"forward_func returns shape {tuple(output.shape)}: give a target column.")
+        return output.reshape(len(output))
+    if isinstance(target, (int, np.integer)) or (torch.is_tensor(target) and target.numel() == 1):
+        return output[:, int(target)]
+    index = torch.as_tensor(target, dtype=torch.long, device=output.device).reshape(-1)
+    if len(index) != len(output):
+        raise ValueError(f"{len(index)} targets for {len(output)} outputs.")
+    return output.gather(1, index[:, None])[:, 0]
+
+
+def _repeat_target(target: Target, times: int) -> Target:
+    """The target of a batch repeated ``times`` times along axis 0 (a per-example target is tiled)."""
+    if target is None or isinstance(target, (int, np.integer)) or (torch.is_tensor(target) and target.numel() == 1):
+        return target
+    return torch.as_tensor(target, dtype=torch.long).reshape(-1).repeat(times)
+
+
+def _gradient(forward_func: Callable, x: torch.Tensor, target: Target) -> torch.Tensor:
+    """Gradient of the selected output of every example with respect to its own input."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        out = _select(forward_func(x), target)
+        (grad,) = torch.autograd.grad(out.sum(), x)
+    return grad.detach()
+
+
+def _baseline_like(baselines: float | torch.Tensor | None, inputs: torch.Tensor) -> torch.Tensor:
+    """Baselines as a tensor of the inputs' shape (None: zeros)."""
+    if baselines is None:
+        baselines = 0.0
+    return torch.as_tensor(baselines, dtype=inputs.dtype, device=inputs.device).expand_as(inputs)
+
+
+@torch.no_grad()
+def _evaluate(forward_func: Callable, batches: Sequence[torch.Tensor], batch_size: int) -> torch.Tensor:
+    """``forward_func`` on a list of inputs with the same shape, ``batch_size`` at a time, concatenated."""
+    outs = []
+    for i in range(0, len(batches), batch_size):
+        outs.append(forward_func(torch.cat(list(batches[i:i + batch_size]), 0)))
+    return torch.cat(outs, 0)
+
+
+# --------------------------------------------------------------------------
+# Gradient-based attributions
+
+
+def saliency(forward_func: Callable, inputs: torch.Tensor, target: Target = None,
+             abs: bool = True) -> torch.Tensor:  # noqa: A002 - captum's argument name
+    """Saliency map: the gradient of the target output with respect to the inputs (Simonyan et al. 2014).
+
+    Parameters
+    ----------
+    forward_func : callable
+        Maps a batch of inputs to outputs ``(B,)`` or ``(B, C)``.
+    inputs : torch.Tensor
+        Batch of inputs, shape ``(B, ...)``.
+    target : int, sequence of int, tensor or None
+        Output column(s) to explain (see the module docstring).
+    abs : bool
+        Return ``|gradient|`` (captum's default, ``abs=True``) or the signed gradient (``abs=False``; speech papers
+        often keep the sign).
+
+    Returns
+    -------
+    torch.Tensor
+        Detached, shape of ``inputs``.
+    """
+    grad = _gradient(forward_func, inputs, target)
+    return grad.abs() if abs else grad
+
+
+def input_x_gradient(forward_func: Callable, inputs: torch.Tensor, target: Target = None) -> torch.Tensor:
+    """Input times gradient, ``x * dF/dx`` (Shrikumar et al. 2016): a first-order estimate of each input's effect.
+
+    Same arguments as :func:`saliency`; returns a detached tensor of the inputs' shape.
+    """
+    return inputs.detach() * _gradient(forward_func, inputs, target)
+
+
+def ig_steps(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
+    """Points ``alpha_k`` on the path and weights ``w_k`` of captum's integration rules.
+
+    Parameters
+    ----------
+    n_steps : int
+        Number of points (``>= 1`` for Gauss-Legendre, ``>= 2`` for the Riemann rules, as in captum).
+    method : str
+        ``"gausslegendre"``: the Gauss-Legendre nodes and weights of ``[-1, 1]`` mapped to ``[0, 1]`` (weights sum
+        to 1); ``"riemann_left"``, ``"riemann_right"``, ``"riemann_middle"``: ``n`` equal weights ``1 / n`` at the
+        left ends, right ends or middles of ``n`` equal intervals; ``"riemann_trapezoid"``: ``n`` points from 0 to
+        1 inclusive with weights ``1 / n``, halved at both ends, exactly as captum defines it (the weights sum to
+        ``(n - 1) / n``, not 1).
+
+    Returns
+    -------
+    alphas, weights : np.ndarray
+        float64 arrays of length ``n_steps``.
+    """
+    if method not in IG_METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {IG_METHODS}.")
+    n = int(n_steps)
+    if method == "gausslegendre":
+        if n < 1:
+            raise ValueError("n_steps must be at least 1.")
+        nodes, weights = np.polynomial.legendre.leggauss(n)
+        return 0.5 * (nodes + 1), 0.5 * weights
+    if n < 2:
+        raise ValueError("The Riemann rules need n_steps >= 2 (as in captum).")
+    weights = np.full(n, 1.0 / n)
+    if method == "riemann_trapezoid":
+        weights[0] /= 2
+        weights[-1] /= 2
+        return np.linspace(0.0, 1.0, n), weights
+    if method == "riemann_left":
+        return np.linspace(0.0, 1.0 - 1.0 / n, n), weights
+    if method == "riemann_right":
+        return np.linspace(1.0 / n, 1.0, n), weights
+    return np.linspace(1.0 / (2 * n), 1.0 - 1.0 / (2 * n), n), weights
+
+
+def integrated_gradients(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    baselines: float | torch.Tensor | None = None,
+    target: Target = None,
+    n_steps: int = 50,
+    method: str = "gausslegendre",
+    internal_batch_size: int | None = None,
+    return_convergence_delta: bool = False,
+    multiply_by_inputs: bool = True,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Integrated Gradients (Sundararajan et al. 2017), as captum computes it.
+
+    ``A = (x - x') * sum_k w_k dF/dx (x' + alpha_k (x - x'))`` with the points and weights of :func:`ig_steps`.
+    Completeness: ``sum(A) = F(x) - F(x')`` up to the integration error (the *convergence delta*).
+
+    Parameters
+    ----------
+    forward_func, inputs, target
+        As in :func:`saliency`.
+    baselines : float, tensor or None
+        The reference input ``x'``: a number, or a tensor broadcastable to ``inputs`` (None: zeros, captum's
+        default).
+    n_steps : int
+        Number of points on the straight path from ``x'`` to ``x`` (captum's default: 50).
+    method : str
+        One of :data:`IG_METHODS` (captum's default: ``"gausslegendre"``).
+    internal_batch_size : int, optional
+        At most this many path points (rows) per forward/backward pass; None: all ``B * n_steps`` at once.
+        The result does not depend on it (up to float round-off).
+    return_convergence_delta : bool
+        Also return ``sum(A) - (F(x) - F(x'))`` per example.
+    multiply_by_inputs : bool
+        False returns the path-averaged gradient ``sum_k w_k dF/dx`` without the factor ``(x - x')`` (captum's
+        ``multiply_by_inputs=False``).
+
+    Returns
+    -------
+    attributions : torch.Tensor
+        Detached, shape of ``inputs``.
+    delta : torch.Tensor, shape (B,)
+        Only with ``return_convergence_delta``.
+    """
+    x = inputs.detach()
+    base = _baseline_like(baselines, x)
+    alphas, weights = ig_steps(n_steps, method)
+    n_rows = len(x)
+    per_pass = max(1, (internal_batch_size or n_rows * len(alphas)) // n_rows)
+    total = torch.zeros_like(x)
+    for i in range(0, len(alphas), per_pass):
+        a = alphas[i:i + per_pass]
+        path = torch.cat([base + float(alpha) * (x - base) for alpha in a], 0)
+        grads = _gradient(forward_func, path, _repeat_target(target, len(a)))
+        w = torch.tensor(weights[i:i + per_pass], dtype=x.dtype, device=x.device)
+        total += (grads.reshape(len(a), *x.shape) * w.reshape(-1, *([1] * x.dim()))).sum(0)
+    attributions = total * (x - base) if multiply_by_inputs else total
+    if return_convergence_delta:
+        return attributions, convergence_delta(forward_func, attributions, x, base, target)
+    return attributions
+
+
+@torch.no_grad()
+def convergence_delta(forward_func: Callable, attributions: torch.Tensor, inputs: torch.Tensor,
+                      baselines: float | torch.Tensor | None = None, target: Target = None) -> torch.Tensor:
+    """Completeness error per example: ``sum(attributions) - (F(inputs) - F(baselines))`` (captum's delta)."""
+    base = _baseline_like(baselines, inputs)
+    end = _select(forward_func(inputs), target)
+    start = _select(forward_func(base.contiguous()), target)
+    return attributions.reshape(len(inputs), -1).sum(1) - (end - start)
+
+
+# --------------------------------------------------------------------------
+# Perturbation-based attributions
+
+
+def feature_ablation(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    feature_mask: torch.Tensor,
+    baselines: float | torch.Tensor | None = None,
+    target: Target = None,
+    perturbations_per_eval: int = 1,
+) -> torch.Tensor:
+    """Feature ablation (captum's ``FeatureAblation``): replace each group of elements by the baseline at once.
+
+    Parameters
+    ----------
+    feature_mask : torch.Tensor
+        Integer group id per element, broadcastable to ``inputs`` (e.g. ``(1, T)`` for a batch of waveforms).
+    baselines : float, tensor or None
+        Replacement values (None: zeros).
+    perturbations_per_eval : int
+        Ablated copies evaluated per forward pass.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``inputs``: every element of group ``g`` carries ``F(x) - F(x with group g ablated)``.
+    """
+    x = inputs.detach()
+    base = _baseline_like(baselines, x)
+    mask = torch.as_tensor(feature_mask).expand_as(x)
+    with torch.no_grad():
+        full = _select(forward_func(x), target)
+    groups = [int(g) for g in torch.unique(mask)]
+    ablated = [torch.where(mask == g, base, x) for g in groups]
+    out = _evaluate(forward_func, ablated, max(1, int(perturbations_per_eval)))
+    drops = full.repeat(len(groups)) - _select(out, _repeat_target(target, len(groups)))
+    drops = drops.reshape(len(groups), len(x))
+    attr = torch.zeros_like(x)
+    for g, d in zip(groups, drops):
+        attr = torch.where(mask == g, d.reshape(-1, *([1] * (x.dim() - 1))).to(x.dtype), attr)
+    return attr
+
+
+def occlusion(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    sliding_window_shapes: tuple[int, ...],
+    strides: int | tuple[int, ...] | None = None,
+    baselines: float | torch.Tensor | None = None,
+    target: Target = None,
+    perturbations_per_eval: int = 1,
+) -> torch.Tensor:
+    """Occlusion (Zeiler & Fergus 2014), as captum's ``Occlusion`` computes it.
+
+    A window of ``sliding_window_shapes`` (the shape of one example, batch axis excluded) slides over the input with
+    ``strides`` (default 1 in every axis), starting at 0, in ``ceil((size - window) / stride) + 1`` positions per
+    axis (the last window may stick out at the end and is cut). Each position replaces the covered elements by the
+    baseline; every element receives the mean drop ``F(x) - F(occluded)`` over the windows that cover it.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``inputs``.
+    """
+    x = inputs.detach()
+    base = _baseline_like(baselines, x)
+    shape = tuple(x.shape[1:])
+    window = tuple(int(w) for w in sliding_window_shapes)
+    if len(window) != len(shape):
+        raise ValueError(f"The window {window} must have one size per axis of an example {shape}.")
+    stride = (strides,) * len(shape) if isinstance(strides, int) else tuple(strides or (1,) * len(shape))
+    if any(w > s for w, s in zip(window, shape)):
+        raise ValueError(f"The window {window} is larger than an example {shape}.")
+    if any(st > w and w < s for st, w, s in zip(stride, window, shape)):
+        raise ValueError("A stride larger than the window would leave elements unoccluded.")
+    starts = [range(0, (math.ceil((s - w) / st) + 1) * st, st) for s, w, st in zip(shape, window, stride)]
+    with torch.no_grad():
+        full = _select(forward_func(x), target)
+    total = torch.zeros_like(x)
+    counts = torch.zeros(shape, dtype=x.dtype)
+    positions = list(itertools.product(*starts))
+    step = max(1, int(perturbations_per_eval))
+    for i in range(0, len(positions), step):
+        masks, batch = [], []
+        for pos in positions[i:i + step]:
+            m = torch.zeros(shape, dtype=torch.bool)
+            m[tuple(slice(p, p + w) for p, w in zip(pos, window))] = True
+            masks.append(m)
+            batch.append(torch.where(m, base, x))
+        with torch.no_grad():
+            out = _select(forward_func(torch.cat(batch, 0)), _repeat_target(target, len(batch)))
+        drops = (full.repeat(len(batch)) - out).reshape(len(batch), len(x))
+        for m, d in zip(masks, drops):
+            total += m.to(x.dtype) * d.reshape(-1, *([1] * len(shape)))
+            counts += m.to(x.dtype)
+    return total / counts
+
+
+# --------------------------------------------------------------------------
+# Words
+
+
+def word_spans(words: Sequence, n: int, rate: float = 16000) -> list[range]:
+    """Element ranges ``[first, stop)`` of each word along a signal of ``n`` elements at ``rate`` per second.
+
+    A word ``[start, end)`` (seconds) owns the elements whose centre ``(i + 0.5) / rate`` lies inside it; a word
+    shorter than one element gets the element containing its midpoint (:func:`course.frames.segment_frames`).
+    """
+    return [segment_frames(w.start, w.end, n, 1.0 / rate) for w in words]
+
+
+def word_ablation(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    words: Sequence,
+    baselines: float | torch.Tensor | None = 0.0,
+    target: Target = None,
+    sample_rate: float = 16000,
+    perturbations_per_eval: int = 8,
+) -> np.ndarray:
+    """Drop of the target output when each word's span is replaced by the baseline, one word at a time.
+
+    Parameters
+    ----------
+    forward_func : callable
+        Maps ``(B, T, ...)`` inputs to ``(B,)`` or ``(B, C)`` outputs (logits; give a softmax for probabilities).
+    inputs : torch.Tensor
+        One example, shape ``(1, T, ...)``, time on axis 1.
+    words : sequence of Interval
+        Word alignments in seconds (``.start``, ``.end``).
+    baselines : float or tensor
+        The replacement: a number, or a tensor of the inputs' shape whose values at the word's positions are used.
+    sample_rate : float
+        Elements per second along axis 1 (16 000 for waveforms, 50 for 20 ms model frames).
+    perturbations_per_eval : int
+        Ablated copies evaluated per forward pass.
+
+    Returns
+    -------
+    np.ndarray
+        float64, one value per word: ``F(x) - F(x with the word ablated)``.
+    """
+    x = inputs.detach()
+    if len(x) != 1:
+        raise ValueError(f"Give one example (batch of 1), got a batch of {len(x)}.")
+    base = _baseline_like(baselines, x)
+    ablated = []
+    for span in word_spans(words, x.shape[1], sample_rate):
+        y = x.clone()
+        y[:, span.start:span.stop] = base[:, span.start:span.stop]
+        ablated.append(y)
+    with torch.no_grad():
+        full = _select(forward_func(x), target)
+    if not ablated:
+        return np.zeros(0)
+    out = _select(_evaluate(forward_func, ablated, max(1, int(perturbations_per_eval))), target)
+    return (full - out).double().cpu().numpy()
+
+
+def pool_to_words(attributions: np.ndarray | torch.Tensor, words: Sequence, rate: float = 16000,
+                  reduce: str = "sum") -> np.ndarray:
+    """Aggregate one example's attributions to words with the alignments.
+
+    Parameters
+    ----------
+    attributions : array or tensor
+        Shape ``(T, ...)``, time on axis 0 (drop the batch axis first); trailing axes (channels, bands) are summed.
+    words : sequence of Interval
+        Word alignments in seconds.
+    rate : float
+        Elements per second along axis 0.
+    reduce : {"sum", "mean"}
+        Sum over the word's elements (keeps completeness: words plus silences add up to the total) or mean (per
+        element, fair to short and long words alike).
+
+    Returns
+    -------
+    np.ndarray
+        float64, one value per word.
+    """
+    a = attributions.detach().cpu().numpy() if torch.is_tensor(attributions) else np.asarray(attributions)
+    a = a.reshape(len(a), -1).sum(1).astype(np.float64)
+    if reduce not in ("sum", "mean"):
+        raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}.")
+    spans = word_spans(words, len(a), rate)
+    return np.array([getattr(a[s.start:s.stop], reduce)() for s in spans], dtype=np.float64)
+
+
+def chunk_mask(n: int, size: int) -> torch.Tensor:
+    """Feature ids ``0, 0, ..., 1, 1, ...`` grouping ``n`` time steps into chunks of ``size`` (the last may be short).
+
+    Returns a ``(1, n)`` long tensor, usable as ``feature_mask`` for a batch of one waveform.
+    """
+    return (torch.arange(int(n)) // int(size))[None]
+
+
+def pool_features(attributions: np.ndarray | torch.Tensor, feature_mask: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Sum attributions over each feature group of ``feature_mask`` (ids ``0 .. n - 1``); float64 ``(n,)``."""
+    a = attributions.detach().cpu().numpy() if torch.is_tensor(attributions) else np.asarray(attributions)
+    m = feature_mask.cpu().numpy() if torch.is_tensor(feature_mask) else np.asarray(feature_mask)
+    m = np.broadcast_to(m, a.shape).ravel()
+    return np.bincount(m, weights=a.ravel().astype(np.float64), minlength=int(m.max()) + 1)
+
+
+# --------------------------------------------------------------------------
+# Faithfulness
+
+
+def _top_k(fraction: float, n: int) -> int:
+    """How many of ``n`` features the top ``fraction`` is: ``ceil(fraction * n)``, float noise rounded away."""
+    return min(n, int(math.ceil(round(fraction * n, 9))))
+
+
+def _probabilities(forward_func: Callable, batch: list[torch.Tensor], target: int, batch_size: int) -> np.ndarray:
+    out = _evaluate(forward_func, batch, batch_size)
+    return torch.softmax(out.double(), -1)[:, int(target)].cpu().numpy()
+
+
+def _removal_inputs(inputs: torch.Tensor, scores, feature_mask, fractions, baselines, keep: bool) -> list:
+    x = inputs.detach()
+    base = _baseline_like(baselines, x)
+    mask = torch.as_tensor(feature_mask).expand_as(x)
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    order = np.argsort(-scores, kind="stable")  # highest first; ties: lower feature id first
+    batch = []
+    for f in fractions:
+        top = torch.as_tensor(order[:_top_k(f, len(scores))], dtype=mask.dtype)
+        chosen = torch.isin(mask, top)
+        batch.append(torch.where(chosen, x, base) if keep else torch.where(chosen, base, x))
+    return batch
+
+
+#: Fractions of features removed or kept by default (the AOPC grid of DeYoung et al. 2020 uses 1, 5, 10, 20, 50 %).
+FRACTIONS = (0.1, 0.2, 0.3, 0.5)
+
+
+def comprehensiveness(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    scores: np.ndarray,
+    feature_mask: torch.Tensor,
+    target: int,
+    fractions: Sequence[float] = FRACTIONS,
+    baselines: float | torch.Tensor | None = 0.0,
+    batch_size: int = 8,
+) -> np.ndarray:
+    """Comprehensiveness (DeYoung et al. 2020): ``p(x) - p(x without its top-k features)`` for each fraction.
+
+    Parameters
+    ----------
+    forward_func : callable
+        Returns logits ``(B, C)``; the metric uses ``softmax(logits)[:, target]``.
+    inputs : torch.Tensor
+        One example, shape ``(1, ...)``.
+    scores : array, shape (n_features,)
+        Attribution score of each feature (higher = more important).
+    feature_mask : tensor
+        Feature id ``0 .. n_features - 1`` of each element, broadcastable to ``inputs``.
+    target : int
+        The class explained.
+    fractions : sequence of float
+        For each fraction ``f``, the top ``ceil(f * n_features)`` features by score (ties: lower id first) are
+        replaced by the baseline.
+    baselines : float or tensor
+        Replacement values.
+
+    Returns
+    -------
+    np.ndarray
+        float64, one value per fraction; their mean is the AOPC of the deletion curve over those fractions.
+        High values: removing what the method ranks first hurts the prediction (a faithful ranking).
+    """
+    batch = [inputs.detach()] + _removal_inputs(inputs, scores, feature_mask, fractions, baselines, keep=False)
+    p = _probabilities(forward_func, batch, target, batch_size)
+    return p[0] - p[1:]
+
+
+def sufficiency(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    scores: np.ndarray,
+    feature_mask: torch.Tensor,
+    target: int,
+    fractions: Sequence[float] = FRACTIONS,
+    baselines: float | torch.Tensor | None = 0.0,
+    batch_size: int = 8,
+) -> np.ndarray:
+    """Sufficiency (DeYoung et al. 2020): ``p(x) - p(only the top-k features kept)``; low values are better.
+
+    Same arguments as :func:`comprehensiveness`; everything outside the top ``ceil(f * n_features)`` features is
+    replaced by the baseline.
+    """
+    batch = [inputs.detach()] + _removal_inputs(inputs, scores, feature_mask, fractions, baselines, keep=True)
+    p = _probabilities(forward_func, batch, target, batch_size)
+    return p[0] - p[1:]
+
+
+def deletion_curve(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    scores: np.ndarray,
+    feature_mask: torch.Tensor,
+    target: int,
+    fractions: Sequence[float] | None = None,
+    baselines: float | torch.Tensor | None = 0.0,
+    batch_size: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target probability as the top-scored features are deleted (replaced by the baseline), most important first.
+
+    Parameters
+    ----------
+    fractions : sequence of float, optional
+        Fractions of features deleted (default: 0, 0.1, ..., 1); fraction 0 is the intact input.
+
+    Returns
+    -------
+    fractions, probabilities : np.ndarray
+        The curve; its area (``np.trapezoid``) is small for a faithful ranking (Samek et al. 2017).
+    """
+    fr = np.linspace(0, 1, 11) if fractions is None else np.asarray(fractions, dtype=np.float64)
+    batch = _removal_inputs(inputs, scores, feature_mask, fr, baselines, keep=False)
+    return fr, _probabilities(forward_func, batch, target, batch_size)
+
+
+def aopc(values: Sequence[float]) -> float:
+    """Area over the perturbation curve: the mean of comprehensiveness (or sufficiency) values over the fractions."""
+    return float(np.mean(values))
+
+
+# --------------------------------------------------------------------------
+# Sanity checks
+
+
+def rank_correlation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """Spearman rank correlation of two attribution maps (flattened; ties get their average rank).
+
+    The statistic of the model-randomisation test (Adebayo et al. 2018): attributions of a trained and a
+    randomised model should *not* be rank-correlated. NaN when either map is constant.
+    """
+    from scipy.stats import rankdata
+
+    a = a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)
+    b = b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b)
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"The maps differ in size: {a.size} and {b.size}.")
+    ra, rb = rankdata(a) - (a.size + 1) / 2, rankdata(b) - (b.size + 1) / 2
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb / den) if den > 0 else float("nan")
+
+
+# --------------------------------------------------------------------------
+# wav2vec 2.0-family classifiers cut at the CNN front end
+
+
+def feature_encoder_split(model) -> tuple[Callable, Callable]:  # noqa: ANN001
+    """Cut a wav2vec 2.0 / HuBERT ``*ForSequenceClassification`` model after its convolutional front end.
+
+    Returns
+    -------
+    features : callable
+        ``features(input_values)``: the feature encoder's output, shape ``(B, T', C)`` (the input of the feature
+        projection).
+    head : callable
+        ``head(features)``: the rest of the model (feature projection, transformer, pooling, classifier), so that
+        ``head(features(x))`` equals ``model(x).logits`` for unpadded inputs.
+    """
+    base = model.base_model
+    cfg = model.config
+    parts = ("feature_extractor", "feature_projection")
+    if not (all(hasattr(base, p) for p in parts) and hasattr(model, "classifier")):
+        raise TypeError(f"{type(model).__name__} is not a wav2vec 2.0-style sequence classifier.")
+
+    def features(input_values: torch.Tensor) -> torch.Tensor:
+        return base.feature_extractor(input_values).transpose(1, 2)
+
+    def head(feats: torch.Tensor) -> torch.Tensor:
+        out = base.feature_projection(feats)
+        hidden = out[0] if isinstance(out, tuple) else out
+        weighted = bool(getattr(cfg, "use_weighted_layer_sum", False))
+        enc = base.encoder(hidden, output_hidden_states=weighted)
+        if weighted:
+            stacked = torch.stack(enc.hidden_states, dim=1)
+            w = torch.softmax(model.layer_weights, dim=-1)
+            hidden = (stacked * w.view(-1, 1, 1)).sum(1)
+        else:
+            hidden = enc.last_hidden_state
+            if getattr(base, "adapter", None) is not None:
+                hidden = base.adapter(hidden)
+        return model.classifier(model.projector(hidden).mean(1))
+
+    return features, head

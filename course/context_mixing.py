@@ -1,0 +1,583 @@
+"""Context mixing: how much each position of a speech Transformer draws on each part of its input.
+
+Three measures, all ending in a matrix whose row ``i`` says how much target
+``i`` (a frame, a word, a decoder token) mixes in source ``j``:
+
+* **attention weights** of one layer, averaged over heads;
+* **attention rollout** (Abnar & Zuidema 2020, "Quantifying attention flow in
+  transformers", ACL): add the residual connection as an identity,
+  ``Â_l = (1 - r) A_l + r I`` with rows renormalised (``r = 0.5`` in the
+  paper), and multiply the layers up, ``R_1 = Â_1``, ``R_l = Â_l R_{l-1}``;
+* **value zeroing** (Mohebbi, Zuidema, Chrupała & Alishahi 2023, "Quantifying
+  context mixing in transformers", EACL): rerun one layer on its own input
+  with the *value vectors* of a source span set to zero in every head (queries
+  and keys untouched, so the attention weights do not change), and score how
+  much each output position changed, ``d_n = 1 - cos(x~_n, x_n)``; average
+  over the target's positions and normalise each row to sum 1.
+
+Speech has no tokens: models emit one vector per 20 ms frame. Frame matrices
+are brought to words with the exact word alignments (:func:`word_spans`,
+:func:`pool_to_words`).
+
+**Word -> frame convention.** A word ``[start, end)`` (seconds) owns the frames
+whose *centre* ``(n + 0.5) * 0.02`` lies inside it: frames
+``ceil(start / 0.02 - 0.5)`` up to, not including, ``ceil(end / 0.02 - 0.5)``
+(:func:`course.frames.segment_frames`). A span is a half-open frame range
+``(first, stop)``: a start exactly on a frame centre owns that frame, an end
+exactly on a frame centre does not. Adjacent words never share a frame; a word
+shorter than a frame gets the one frame containing its midpoint. Frames owned
+by no word (pauses, the silence before and after the speech, the padding of
+Whisper's fixed window) belong to no span: pooling leaves them out.
+
+**Layers.** ``hidden_states[l]`` is the input of layer ``l + 1`` (``l = 0`` is
+the input of the first layer); value zeroing of layer ``l`` (1-based) reruns
+that layer on ``hidden_states[l - 1]``. In a pre-LN model the encoder's final
+layer norm belongs to the output of the last layer only (:func:`encoder_layer`
+applies it there, so the rerun reproduces the encoder output exactly; see
+:mod:`course.lenses` for why no ``hidden_states`` entry of a pre-LN wav2vec 2.0
+includes it in transformers 5).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from course.frames import FRAME_SECONDS, segment_frames
+
+Span = tuple[int, int]
+
+
+# --------------------------------------------------------------------------
+# Words and frames
+
+
+def word_spans(words: Sequence, n_frames: int, frame_seconds: float = FRAME_SECONDS) -> list[Span]:
+    """Frame span ``(first, stop)`` (half-open) of each word, by the centre convention of the module docstring.
+
+    Parameters
+    ----------
+    words : sequence of Interval
+        Word segments in seconds (``utt.words``: silences already left out).
+    n_frames : int
+        Number of real frames of the model output (a span never reaches past it).
+    frame_seconds : float
+        Frame step.
+
+    Returns
+    -------
+    list of (int, int)
+        ``frames first .. stop - 1`` belong to the word; never empty.
+
+    Raises
+    ------
+    ValueError
+        If a word starts at or after the end of the last frame (it has no frame).
+    """
+    if n_frames <= 0:
+        raise ValueError(f"n_frames must be positive, got {n_frames}.")
+    spans = []
+    for w in words:
+        if round(w.start / frame_seconds, 9) >= n_frames:
+            raise ValueError(f"Word {w.label!r} starts at {w.start:.3f} s, after the last of the {n_frames} frames.")
+        r = segment_frames(w.start, w.end, n_frames, frame_seconds)
+        spans.append((r.start, r.stop))
+    return spans
+
+
+def _check_spans(spans: Sequence[Span], length: int, what: str) -> list[Span]:
+    out = []
+    if len(spans) == 0:
+        raise ValueError(f"Give at least one {what} span.")
+    for s in spans:
+        try:
+            a, b = (int(v) for v in s)
+        except (TypeError, ValueError):
+            raise ValueError(f"A {what} span must be a pair (first, stop) of frame indices, got {s!r}.") from None
+        if not 0 <= a < b <= length:
+            raise ValueError(f"{what.capitalize()} span {s!r} must satisfy 0 <= first < stop <= {length} "
+                             "(half-open, non-empty, inside the sequence).")
+        out.append((a, b))
+    return out
+
+
+def pooling_matrix(spans: Sequence[Span], length: int) -> np.ndarray:
+    """Averaging matrix ``P`` of shape ``(len(spans), length)``: ``P[i, n] = 1 / len(span i)`` for ``n`` in span ``i``.
+
+    ``P @ x`` averages the rows of a ``(length, dim)`` array over each span.
+    """
+    spans = _check_spans(spans, length, "pooling")
+    p = np.zeros((len(spans), length))
+    for i, (a, b) in enumerate(spans):
+        p[i, a:b] = 1.0 / (b - a)
+    return p
+
+
+def pool_to_words(matrix, spans: Sequence[Span], col_spans: Sequence[Span] | None = None) -> np.ndarray:  # noqa: ANN001
+    """Average a frame-by-frame matrix over word spans: one value per (target word, source word).
+
+    ``out[i, j] = mean(matrix[a_i:b_i, a_j:b_j])``: the mean over the target
+    word's frames (rows) and the source word's frames (columns). Frames in no
+    span are left out.
+
+    Parameters
+    ----------
+    matrix : array or tensor, shape (..., n_rows, n_cols)
+        E.g. head-averaged attention (rows: queries/targets, columns:
+        keys/sources), a stack of layers, or a rollout.
+    spans : sequence of (int, int)
+        Half-open frame spans of the target words (rows), e.g. from
+        :func:`word_spans`.
+    col_spans : sequence of (int, int), optional
+        Spans of the source words (columns); default ``spans`` (a square
+        matrix of one sequence). Use it for cross-attention (decoder tokens x
+        encoder frames), with one-position spans for tokens.
+
+    Returns
+    -------
+    np.ndarray, float64, shape (..., len(spans), len(col_spans))
+
+    Raises
+    ------
+    ValueError
+        If the matrix has fewer than two dimensions, or a span is empty, reversed or outside the matrix.
+    """
+    m = np.asarray(matrix.detach().cpu() if torch.is_tensor(matrix) else matrix, dtype=np.float64)
+    if m.ndim < 2:
+        raise ValueError(f"matrix must have shape (..., n_rows, n_cols), got {m.shape}.")
+    rows = pooling_matrix(_check_spans(spans, m.shape[-2], "row"), m.shape[-2])
+    cols = pooling_matrix(_check_spans(spans if col_spans is None else col_spans, m.shape[-1], "column"),
+                          m.shape[-1])
+    return rows @ m @ cols.T
+
+
+# --------------------------------------------------------------------------
+# Attention rollout
+
+
+def attention_rollout(attentions, residual: float = 0.5) -> np.ndarray:  # noqa: ANN001
+    """Attention rollout (Abnar & Zuidema 2020) through a stack of layers.
+
+    ``Â_l = (1 - residual) A_l + residual I``, each row divided by its sum;
+    ``R_1 = Â_1`` and ``R_l = Â_l R_{l-1}`` (the later layer on the **left**:
+    row ``i`` of ``R_l`` is how much position ``i`` after layer ``l`` draws on
+    each input position).
+
+    Parameters
+    ----------
+    attentions : array or tensor, shape (n_layers, n, n) or (n_layers, n_heads, n, n)
+        Attention weights per layer, first layer first (rows: queries). With a
+        head axis, heads are averaged first. Rows need not sum to 1 (e.g.
+        Whisper rows cropped from the padded window, or attention pooled to
+        words): the renormalisation of ``Â`` makes every row a distribution.
+    residual : float
+        Weight of the identity (the residual connection), in [0, 1]; 0.5 in the
+        paper, 0 is plain attention multiplied through the layers.
+
+    Returns
+    -------
+    np.ndarray, float64, shape (n_layers, n, n)
+        ``R_1 ... R_L``; ``[-1]`` is the rollout of the whole stack. Every row
+        sums to 1.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, negative or non-finite weights, a residual outside
+        [0, 1], or a row of ``Â`` that sums to 0 (possible only with
+        ``residual=0``).
+    """
+    a = np.asarray(attentions.detach().cpu() if torch.is_tensor(attentions) else attentions, dtype=np.float64)
+    if a.ndim == 4:
+        a = a.mean(axis=1)
+    if a.ndim != 3 or a.shape[1] != a.shape[2] or a.shape[0] == 0:
+        raise ValueError(f"attentions must have shape (n_layers, n, n) or (n_layers, n_heads, n, n), got "
+                         f"{np.shape(attentions)}.")
+    if not np.all(np.isfinite(a)) or (a < 0).any():
+        raise ValueError("attentions must be finite and non-negative.")
+    if not 0.0 <= residual <= 1.0:
+        raise ValueError(f"residual must be in [0, 1], got {residual}.")
+    eye = np.eye(a.shape[1])
+    out = np.empty_like(a)
+    rollout = eye
+    for layer, att in enumerate(a):
+        mixed = (1.0 - residual) * att + residual * eye
+        sums = mixed.sum(axis=1, keepdims=True)
+        if (sums <= 0).any():
+            raise ValueError(f"Layer {layer}: a row of the attention (plus residual) sums to 0 and cannot be "
+                             "renormalised; use residual > 0.")
+        rollout = (mixed / sums) @ rollout
+        out[layer] = rollout
+    return out
+
+
+# --------------------------------------------------------------------------
+# Value zeroing
+
+
+def _value_projection(attention) -> torch.nn.Module:  # noqa: ANN001
+    proj = getattr(attention, "v_proj", attention)
+    if not isinstance(proj, torch.nn.Module):
+        raise TypeError(f"attention must be an attention module with a v_proj, or the value projection itself, got "
+                        f"{type(attention).__name__}.")
+    return proj
+
+
+def _as_sequence(hidden_states) -> torch.Tensor:  # noqa: ANN001
+    x = hidden_states.detach() if torch.is_tensor(hidden_states) else torch.from_numpy(np.asarray(hidden_states))
+    x = x.float()
+    if x.ndim == 3 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 2:
+        raise ValueError(f"hidden_states must have shape (n_positions, dim) (one sequence), got {tuple(x.shape)}.")
+    return x
+
+
+def _output(result) -> torch.Tensor:  # noqa: ANN001
+    """The hidden states a layer returns (older transformers return a tuple, some a ModelOutput)."""
+    if isinstance(result, (tuple, list)):
+        result = result[0]
+    if not torch.is_tensor(result) and hasattr(result, "last_hidden_state"):
+        result = result.last_hidden_state
+    return result
+
+
+class _ZeroValues:
+    """Forward hook that zeroes, in batch row ``b``, the value vectors at positions ``spans[b]`` (None: none)."""
+
+    def __init__(self, spans: Sequence[Span | None]):
+        self.spans = list(spans)
+
+    def __call__(self, module, inputs, output):  # noqa: ANN001, ANN204
+        if output.ndim != 3 or output.shape[0] != len(self.spans):
+            raise ValueError(f"The value projection returned shape {tuple(output.shape)}; expected "
+                             f"({len(self.spans)}, n_positions, dim).")
+        keep = torch.ones(output.shape[:2] + (1,), dtype=output.dtype)
+        for b, span in enumerate(self.spans):
+            if span is not None:
+                if span[1] > output.shape[1]:
+                    raise ValueError(f"Source span {span} reaches past the {output.shape[1]} positions the "
+                                     "attention reads (values).")
+                keep[b, span[0]:span[1]] = 0
+        return output * keep
+
+
+def _cosine_distance(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    return (1.0 - torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)).numpy()
+
+
+@torch.no_grad()
+def _run_zeroed(layer: Callable, proj: torch.nn.Module, x: torch.Tensor, spans: Sequence[Span | None]) -> torch.Tensor:
+    handle = proj.register_forward_hook(_ZeroValues(spans))
+    try:
+        out = _output(layer(x.unsqueeze(0).expand(len(spans), -1, -1).contiguous()))
+    finally:
+        handle.remove()
+    if out.shape[:2] != (len(spans), x.shape[0]):
+        raise ValueError(f"layer returned shape {tuple(out.shape)} for an input of shape "
+                         f"{(len(spans),) + tuple(x.shape)}: it must map (batch, n, dim) to (batch, n, dim).")
+    return out
+
+
+def value_zeroing_distances(
+    layer: Callable,
+    attention,  # noqa: ANN001
+    hidden_states,  # noqa: ANN001
+    source_spans: Sequence[Span],
+    batched: bool = True,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Cosine distance ``1 - cos(x~_n, x_n)`` of every output position when each source span's values are zeroed.
+
+    Parameters
+    ----------
+    layer : callable
+        Runs one layer: a ``(batch, n, dim)`` tensor in, the layer's output
+        ``(batch, n, dim)`` out (a tuple whose first entry is it is accepted),
+        with whatever the layer needs (masks, encoder states, a final norm)
+        bound in; see :func:`encoder_layer` and :func:`decoder_layer`. It must
+        treat batch rows independently.
+    attention : torch.nn.Module
+        The attention module whose value vectors are zeroed: a module with a
+        ``v_proj`` (wav2vec 2.0 / HuBERT / Whisper attention), or the value
+        projection itself. Its output, shape ``(batch, n_values, dim)`` with
+        all heads side by side, is zeroed at the source positions (bias
+        included), so queries, keys and attention weights are unchanged. For
+        cross-attention pass the decoder layer's ``encoder_attn``: the spans
+        then index encoder frames.
+    hidden_states : array or tensor, shape (n, dim)
+        The layer's input for one sequence (``hidden_states[l - 1]`` for layer ``l``).
+    source_spans : sequence of (int, int)
+        Half-open position spans whose values are zeroed, one at a time.
+    batched : bool
+        True: one forward pass for all spans (the input repeated along the
+        batch axis, row 0 unchanged, row ``j + 1`` with span ``j`` zeroed).
+        False: one pass per span plus one unchanged pass (the naive loop; same
+        result up to float round-off).
+    batch_size : int, optional
+        With ``batched``, at most this many rows per forward pass (memory).
+
+    Returns
+    -------
+    np.ndarray, float64, shape (len(source_spans), n)
+        Row ``j``: the distance of every output position from its unchanged
+        value when span ``j`` is zeroed.
+    """
+    proj = _value_projection(attention)
+    if proj.training:
+        raise ValueError("The model is in training mode (dropout on): call model.eval() first.")
+    x = _as_sequence(hidden_states)
+    spans = [(int(a), int(b)) for a, b in source_spans]
+    if not spans:
+        raise ValueError("Give at least one source span.")
+    for a, b in spans:
+        if not 0 <= a < b:
+            raise ValueError(f"Source span {(a, b)} must satisfy 0 <= first < stop.")
+    if not batched:
+        original = _run_zeroed(layer, proj, x, [None])[0]
+        return np.stack([_distance_rows(_run_zeroed(layer, proj, x, [s]), original)[0] for s in spans])
+    step = len(spans) + 1 if batch_size is None else int(batch_size)
+    if step < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    rows: list[Span | None] = [None, *spans]
+    outs = [_run_zeroed(layer, proj, x, rows[i:i + step]) for i in range(0, len(rows), step)]
+    out = torch.cat(outs)
+    return _distance_rows(out[1:], out[0])
+
+
+def _distance_rows(zeroed: torch.Tensor, original: torch.Tensor) -> np.ndarray:
+    return _cosine_distance(zeroed, original.unsqueeze(0).expand_as(zeroed))
+
+
+def value_zeroing(
+    layer: Callable,
+    attention,  # noqa: ANN001
+    hidden_states,  # noqa: ANN001
+    source_spans: Sequence[Span],
+    target_spans: Sequence[Span] | None = None,
+    *,
+    normalise: bool = True,
+    batched: bool = True,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Value Zeroing (Mohebbi et al. 2023) of one layer, pooled to words.
+
+    For each source span ``j``: rerun ``layer`` on ``hidden_states`` with the
+    value vectors of span ``j`` zeroed in every head, take the cosine distance
+    ``d_n = 1 - cos(x~_n, x_n)`` of every output position ``n`` from the
+    unchanged output, and average it over each target span ``i``. Then each
+    row is divided by its sum.
+
+    Parameters
+    ----------
+    layer, attention, hidden_states, batched, batch_size
+        As in :func:`value_zeroing_distances`.
+    source_spans : sequence of (int, int)
+        Half-open spans of the sources (columns), in the positions the
+        attention's values index (the layer's own frames, or encoder frames
+        for cross-attention).
+    target_spans : sequence of (int, int), optional
+        Half-open spans of the targets (rows), in the layer's output
+        positions; default ``source_spans``.
+    normalise : bool
+        Divide each row by its sum (rows that sum to 0 stay 0).
+
+    Returns
+    -------
+    np.ndarray, float64, shape (len(target_spans), len(source_spans))
+        Row ``i``: the share of target ``i``'s change due to each source.
+        In a causal decoder a source at position ``t`` changes only outputs at
+        positions ``>= t``.
+    """
+    x = _as_sequence(hidden_states)
+    targets = _check_spans(source_spans if target_spans is None else target_spans, x.shape[0], "target")
+    d = value_zeroing_distances(layer, attention, x, source_spans, batched=batched, batch_size=batch_size)
+    scores = pool_to_words(d.T, targets, [(n, n + 1) for n in range(d.shape[0])])  # (targets, sources)
+    if normalise:
+        sums = scores.sum(axis=1, keepdims=True)
+        scores = scores / np.where(sums > 0, sums, 1.0)
+    return scores
+
+
+# --------------------------------------------------------------------------
+# Layers of the course's model families, ready for value zeroing
+
+
+class LayerHandle(NamedTuple):
+    """One Transformer layer, ready for :func:`value_zeroing`.
+
+    Attributes
+    ----------
+    run : callable
+        ``(batch, n, dim)`` tensor -> the layer's output; at the last layer of
+        a pre-LN stack the stack's final layer norm is included, so ``run``
+        reproduces ``hidden_states[l]`` (or the model's output) exactly.
+    attention : torch.nn.Module
+        The layer's self-attention module (its ``v_proj`` holds the values).
+    cross_attention : torch.nn.Module or None
+        A decoder layer's cross-attention module (values of encoder frames).
+    module : torch.nn.Module or None
+        The layer itself (``transformers``' layer module), without the final norm.
+    """
+
+    run: Callable[[torch.Tensor], torch.Tensor]
+    attention: torch.nn.Module
+    cross_attention: torch.nn.Module | None = None
+    module: torch.nn.Module | None = None
+
+
+def _is_whisper(model) -> bool:  # noqa: ANN001
+    return getattr(model.config, "model_type", "") == "whisper"
+
+
+def _check_index(index: int, n_layers: int) -> int:
+    if not 1 <= int(index) <= n_layers:
+        raise ValueError(f"Layer {index} does not exist: layers are numbered 1..{n_layers} "
+                         "(layer l reads hidden_states[l - 1]).")
+    return int(index)
+
+
+def encoder_layer(model, index: int) -> LayerHandle:  # noqa: ANN001
+    """Encoder layer ``index`` (1-based) of a wav2vec 2.0-family model or a Whisper encoder.
+
+    ``run(hidden_states[index - 1])`` gives ``hidden_states[index]`` for
+    ``index < L``, and the encoder output (final norm applied in pre-LN models)
+    for ``index == L``. No attention mask is used: give one unpadded utterance
+    (Whisper: its whole fixed window, padding frames included, as the model
+    sees it).
+    """
+    from course.lenses import final_layer_norm
+
+    encoder = model.get_encoder() if _is_whisper(model) else model.base_model.encoder
+    layers = encoder.layers
+    index = _check_index(index, len(layers))
+    module = layers[index - 1]
+    norm = final_layer_norm(model) if index == len(layers) else None
+    attention = getattr(module, "self_attn", None) or getattr(module, "attention", None)
+    if attention is None:
+        raise ValueError(f"{type(module).__name__} has no self_attn / attention module.")
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        out = _output(module(x, attention_mask=None))
+        return norm(out) if norm is not None else out
+
+    return LayerHandle(run, attention, None, module)
+
+
+def causal_mask(n: int, batch: int = 1) -> torch.Tensor:
+    """Additive causal mask of shape (batch, 1, n, n): 0 on and below the diagonal, the float minimum above."""
+    mask = torch.full((n, n), torch.finfo(torch.float32).min).triu(1)
+    return mask.expand(batch, 1, n, n)
+
+
+def decoder_layer(model, index: int, encoder_hidden_states) -> LayerHandle:  # noqa: ANN001
+    """Decoder layer ``index`` (1-based) of a Whisper-family model, with causal self-attention.
+
+    Parameters
+    ----------
+    model
+        A Whisper-family encoder-decoder.
+    index : int
+        1 .. number of decoder layers; ``run(decoder_hidden_states[index - 1])``
+        gives ``decoder_hidden_states[index]`` (the last one with the decoder's
+        final norm, which transformers includes in that entry).
+    encoder_hidden_states : tensor, shape (1, n_frames, dim) or (n_frames, dim)
+        The encoder output the decoder cross-attends to (repeated along the
+        batch axis as needed).
+    """
+    if not _is_whisper(model):
+        raise ValueError(f"decoder_layer needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
+    decoder = model.get_decoder()
+    index = _check_index(index, len(decoder.layers))
+    module = decoder.layers[index - 1]
+    norm = decoder.layer_norm if index == len(decoder.layers) else None
+    enc = encoder_hidden_states.detach().float()
+    if enc.ndim == 2:
+        enc = enc[None]
+    if enc.ndim != 3 or enc.shape[0] != 1:
+        raise ValueError(f"encoder_hidden_states must have shape (1, n_frames, dim), got {tuple(enc.shape)}.")
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        out = _output(module(x, attention_mask=causal_mask(x.shape[1], x.shape[0]),
+                             encoder_hidden_states=enc.expand(x.shape[0], -1, -1), use_cache=False))
+        return norm(out) if norm is not None else out
+
+    return LayerHandle(run, module.self_attn, module.encoder_attn, module)
+
+
+# --------------------------------------------------------------------------
+# Running a model once
+
+
+class EncoderRun(NamedTuple):
+    """Everything one encoder pass gives for context mixing.
+
+    Attributes
+    ----------
+    hidden_states : torch.Tensor, shape (n_layers + 1, n_positions, dim)
+        Uncropped (a Whisper encoder's whole window); entry 0 is the input of the first layer.
+    attentions : torch.Tensor, shape (n_layers, n_heads, n_positions, n_positions)
+    n_frames : int
+        Frames that hold the utterance (the rest of a Whisper window is padding).
+    inputs : torch.Tensor
+        What the model read (``input_values`` or Whisper's ``input_features``), batch of one.
+    output : torch.Tensor, shape (n_positions, dim)
+        The encoder output (``last_hidden_state``: the final norm applied in pre-LN models), what a decoder reads.
+    """
+
+    hidden_states: torch.Tensor
+    attentions: torch.Tensor
+    n_frames: int
+    inputs: torch.Tensor
+    output: torch.Tensor
+
+
+@torch.no_grad()
+def run_encoder(model, processor, waveform: np.ndarray) -> EncoderRun:  # noqa: ANN001
+    """One utterance through the encoder with hidden states and attentions (eager attention needed)."""
+    from course.audio import SAMPLE_RATE, check_waveform
+
+    wave = check_waveform(waveform, SAMPLE_RATE)
+    fe = getattr(processor, "feature_extractor", processor)
+    if _is_whisper(model):
+        inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+        out = model.get_encoder()(inputs, output_hidden_states=True, output_attentions=True)
+        n = min(out.hidden_states[0].shape[1], -(-len(wave) // (2 * fe.hop_length)))
+    else:
+        inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_values
+        out = model.base_model(inputs, output_hidden_states=True, output_attentions=True)
+        n = out.hidden_states[0].shape[1]
+    if not out.attentions or out.attentions[0] is None:
+        raise ValueError("The model returned no attention weights: load it with attn_implementation='eager' "
+                         "(course.models.load_model does).")
+    return EncoderRun(torch.stack(out.hidden_states)[:, 0], torch.stack(out.attentions)[:, 0], int(n), inputs,
+                      out.last_hidden_state[0])
+
+
+def token_word_spans(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[Span]]:  # noqa: ANN001
+    """Group the text tokens of a byte-level BPE sequence into words.
+
+    A token whose text starts with a space (``Ġ`` in GPT-2/Whisper
+    vocabularies) starts a new word; special tokens belong to no word.
+
+    Returns
+    -------
+    (words, spans)
+        The words' text and their half-open position spans in ``ids``.
+    """
+    special = set(getattr(tokenizer, "all_special_ids", []))
+    words: list[str] = []
+    spans: list[Span] = []
+    for pos, i in enumerate(int(v) for v in ids):
+        if i in special:
+            continue
+        piece = tokenizer.decode([i])
+        if not words or piece.startswith(" ") or spans[-1][1] != pos:
+            words.append(piece.strip())
+            spans.append((pos, pos + 1))
+        else:
+            words[-1] += piece
+            spans[-1] = (spans[-1][0], pos + 1)
+    return words, spans

@@ -1,0 +1,276 @@
+"""Layer-wise comparison of representations: phone probe, ABX and CKA with MFCCs, layer by layer.
+
+This is the analysis of Pasad et al. (2021, "Layer-wise analysis of a self-supervised speech representation
+model"; 2023, "Comparative layer-wise analysis of self-supervised speech models") reduced to three measures
+that the course teaches, run on held-out speakers for several *subjects* (a shipped model, its random twin, or
+the MFCC baseline):
+
+* **probe**: accuracy of a linear frame-level phone probe (:func:`course.probing.train_probe`) trained on
+  frames of training speakers and tested on frames of held-out speakers (validation + test speakers);
+* **ABX**: within- and across-speaker phone ABX error (:func:`course.abx.abx_error`) on phonetically rich
+  sentences of the held-out speakers (no context, phones every held-out speaker says at least 3 times,
+  at most 5 tokens per speaker and phone);
+* **CKA with MFCC**: linear CKA (:func:`course.similarity.feature_space_linear_cka`) between the layer's
+  frames and 39-d MFCC (+ Δ, ΔΔ) frames of the held-out utterances — how acoustic the layer still is.
+
+``speech-course models layerwise`` runs it for the default subjects and prints a table;
+the numbers are recorded in ``docs/models.md`` and in the self-supervised models' cards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from course.abx import abx_error, phone_items, subsample_items
+from course.features import extract, mfcc
+from course.probing import frame_dataset, train_probe
+from course.models import SHIPPED_DIR
+from course.similarity import feature_space_linear_cka
+
+#: The subjects of the issue's comparison, in display order. "NAME@random" is NAME's random twin.
+DEFAULT_SUBJECTS = ("mfcc", "tiny-hubert@random", "tiny-hubert", "tiny-hubert-ctc", "tiny-w2v2-ctc")
+
+
+@dataclass
+class LayerwiseData:
+    """The utterances a comparison uses (chosen once, shared by every subject)."""
+
+    train: list
+    heldout: list
+    abx: list
+    settings: dict = field(default_factory=dict)
+
+
+def select_utterances(corpus, n_train: int = 300, n_heldout: int = 120, abx_per_speaker: int = 15,  # noqa: ANN001
+                      seed: int = 0) -> LayerwiseData:
+    """Training-speaker utterances for the probe, held-out ones for scoring, rich sentences for ABX.
+
+    Held-out speakers are every speaker outside the ``train`` split (validation and test speakers): none of
+    the shipped models was trained on them.
+    """
+    rng = np.random.default_rng(seed)
+    train_ids = list(corpus.ids(split="train"))
+    heldout_ids = [i for s in ("validation", "test") for i in corpus.ids(split=s)]
+    if not train_ids or not heldout_ids:
+        raise ValueError("The corpus needs utterances of training and of held-out speakers.")
+    pick = lambda ids, n: sorted(rng.choice(ids, min(n, len(ids)), replace=False))  # noqa: E731
+    speakers = sorted(corpus.manifest.query("split != 'train'")["speaker"].unique())
+    abx = [i for s in speakers for i in corpus.ids(kind="rich", speaker=s)[:abx_per_speaker]]
+    return LayerwiseData([corpus[i] for i in pick(train_ids, n_train)],
+                         [corpus[i] for i in pick(heldout_ids, n_heldout)], [corpus[i] for i in abx],
+                         {"n_train": n_train, "n_heldout": n_heldout, "abx_per_speaker": abx_per_speaker,
+                          "seed": seed})
+
+
+def mfcc_deltas(waveform: np.ndarray) -> np.ndarray:
+    """13 MFCCs with first and second differences (39 dimensions) on the models' 20 ms frame grid."""
+    import torch
+    import torchaudio
+
+    m = torch.from_numpy(mfcc(waveform).T.copy())
+    d1 = torchaudio.functional.compute_deltas(m)
+    return torch.cat([m, d1, torchaudio.functional.compute_deltas(d1)]).T.numpy()
+
+
+def subject_features(subject: str, utterances: Sequence) -> list[np.ndarray]:
+    """Per-utterance arrays (n_layers + 1, n_frames, dim) of a subject (MFCC: one 'layer')."""
+    if subject == "mfcc":
+        return [mfcc_deltas(u.waveform)[None] for u in utterances]
+    from course.models import load_model
+
+    name, _, twin = subject.partition("@")
+    if twin not in ("", "random"):
+        raise ValueError(f"Unknown subject {subject!r}: use a model name, 'NAME@random' or 'mfcc'.")
+    model, processor = load_model(name, random_init=twin == "random")
+    return [r.hidden_states for r in extract(model, processor, utterances, progress=False)]
+
+
+def _frames(feats: list[np.ndarray], layer: int, n_frames: int | None = None) -> np.ndarray:
+    X = np.concatenate([f[layer] for f in feats])
+    return X if n_frames is None else X[:n_frames]
+
+
+def _abx_phones(utts: Sequence, min_tokens: int = 3) -> list[str]:
+    counts = pd.crosstab(pd.Series([p.label for u in utts for p in u.phones], name="phone"),
+                         pd.Series([u.speaker for u in utts for _ in u.phones], name="speaker"))
+    return sorted(counts.index[(counts >= min_tokens).all(axis=1)])
+
+
+def compare_subject(subject: str, data: LayerwiseData, max_train_frames: int = 20_000,
+                    max_test_frames: int = 10_000, abx_tokens: int = 5, seed: int = 0,
+                    return_features: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, list[np.ndarray]]:
+    """One subject's measures for every layer: columns ``subject, layer, probe, abx_within, abx_across, cka_mfcc``.
+
+    With ``return_features`` also the held-out utterances' features (for comparing subjects layer by layer).
+    """
+    rng = np.random.default_rng(seed)
+    train_f = subject_features(subject, data.train)
+    held_f = subject_features(subject, data.heldout)
+    abx_f = subject_features(subject, data.abx)
+    mfcc_held = np.concatenate([mfcc_deltas(u.waveform) for u in data.heldout])
+    phones = _abx_phones(data.abx)
+    rows = []
+    for layer in range(train_f[0].shape[0]):
+        tr = frame_dataset([f[layer] for f in train_f], data.train)
+        te = frame_dataset([f[layer] for f in held_f], data.heldout)
+        tr = tr.subset(np.sort(rng.choice(len(tr.y), min(max_train_frames, len(tr.y)), replace=False)))
+        te = te.subset(np.sort(rng.choice(len(te.y), min(max_test_frames, len(te.y)), replace=False)))
+        probe = train_probe(tr.X, tr.y, te.X, te.y, groups=(tr.groups, te.groups)).score
+        items = phone_items([f[layer] for f in abx_f], data.abx, context=False)
+        items = subsample_items(items.subset(np.isin(items.phones, phones)), abx_tokens, seed=seed)
+        X = _frames(held_f, layer)
+        rows.append({"subject": subject, "layer": layer, "probe": probe,
+                     "abx_within": abx_error(items, "within").error, "abx_across": abx_error(items, "across").error,
+                     "cka_mfcc": feature_space_linear_cka(X.astype(np.float64), mfcc_held.astype(np.float64))})
+    return (pd.DataFrame(rows), held_f) if return_features else pd.DataFrame(rows)
+
+
+#: Pairs (subject, base) whose same-numbered layers are compared by CKA (what fine-tuning changed).
+DEFAULT_PAIRS = {"tiny-hubert-ctc": "tiny-hubert"}
+
+
+def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None, progress: bool = True,  # noqa: ANN001
+                         pairs: dict | None = None, **kwargs) -> pd.DataFrame:
+    """:func:`compare_subject` for every subject on one shared selection of utterances.
+
+    Parameters
+    ----------
+    subjects : sequence of str
+        Shipped model names or local paths, ``"NAME@random"`` for a random twin, ``"mfcc"``.
+    corpus : Corpus, optional
+        Default: the default course corpus.
+    pairs : dict, optional
+        ``{subject: base}``: add a column ``cka_base``, the linear CKA between the subject's layer l and the
+        base's layer l on the held-out frames (Pasad et al. 2021 compare a fine-tuned model with its
+        pretrained start this way). Default :data:`DEFAULT_PAIRS` (pairs whose subjects are both present).
+    **kwargs
+        Passed to :func:`select_utterances` (``n_train``, ``n_heldout``, ``abx_per_speaker``, ``seed``).
+    """
+    from course.corpus import load_corpus
+
+    data = select_utterances(corpus if corpus is not None else load_corpus(), **kwargs)
+    pairs = DEFAULT_PAIRS if pairs is None else pairs
+    frames, held = [], {}
+    for s in subjects:
+        if progress:
+            print(f"layer-wise comparison: {s}", flush=True)
+        df, held[s] = compare_subject(s, data, seed=data.settings["seed"], return_features=True)
+        frames.append(df)
+    table = pd.concat(frames, ignore_index=True)
+    table["cka_base"] = np.nan
+    for s, base in pairs.items():
+        if s in held and base in held and held[s][0].shape[0] == held[base][0].shape[0]:
+            for layer in range(held[s][0].shape[0]):
+                k = feature_space_linear_cka(_frames(held[s], layer).astype(np.float64),
+                                             _frames(held[base], layer).astype(np.float64))
+                table.loc[(table.subject == s) & (table.layer == layer), "cka_base"] = k
+    table.attrs["settings"] = dict(data.settings)
+    return table
+
+
+def finding(table: pd.DataFrame, ssl: str = "tiny-hubert", finetuned: str = "tiny-hubert-ctc",
+            min_drop: float = 0.01) -> str:
+    """Plain sentences: does ``ssl`` peak below its last layer, and did fine-tuning change mainly the top?"""
+    out = []
+    summ = summary(table).set_index("subject")
+    for s in (ssl, finetuned, "tiny-w2v2-ctc"):
+        if s in summ.index:
+            r = summ.loc[s]
+            shape = ("a peak below the last layer" if r.drop_best_to_last >= min_drop and r.best_probe_layer < r.layers
+                     else "no peak below the last layer (the curve rises to the top or is flat)")
+            out.append(f"{s}: phone probe best at layer {int(r.best_probe_layer)} of {int(r.layers)} ({r.best_probe:.3f}), "
+                       f"last layer {r.last_probe:.3f} — {shape}.")
+    t = table[table.subject == finetuned].dropna(subset=["cka_base"]) if "cka_base" in table else []
+    if len(t):
+        k = t.set_index("layer")["cka_base"]
+        half = len(k) // 2
+        low, high = k.iloc[:half].mean(), k.iloc[half:].mean()
+        out.append(f"Fine-tuning ({finetuned} vs {ssl}, CKA of the same layer): lower half {low:.3f}, upper half "
+                   f"{high:.3f}, last layer {k.iloc[-1]:.3f} — "
+                   + ("fine-tuning changed mainly the top layers." if high < low - 0.05 else
+                      "fine-tuning did not change mainly the top layers."))
+    return " ".join(out)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per subject: best probe layer, its accuracy, the last layer's accuracy and the drop from best to last."""
+    rows = []
+    for s, t in table.groupby("subject", sort=False):
+        best = t.loc[t["probe"].idxmax()]
+        last = t.iloc[-1]
+        rows.append({"subject": s, "layers": len(t) - 1, "best_probe_layer": int(best["layer"]),
+                     "best_probe": best["probe"], "last_probe": last["probe"],
+                     "drop_best_to_last": best["probe"] - last["probe"],
+                     "best_abx_within_layer": int(t.loc[t["abx_within"].idxmin(), "layer"]),
+                     "min_abx_within": t["abx_within"].min()})
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """The table as GitHub markdown (one row per subject and layer)."""
+    cols = ["subject", "layer", "probe", "abx_within", "abx_across", "cka_mfcc"] + (
+        ["cka_base"] if "cka_base" in table else [])
+    lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+    for _, r in table[cols].iterrows():
+        lines.append("| " + " | ".join(str(r[c]) if c in ("subject", "layer") else
+                                       "–" if pd.isna(r[c]) else f"{r[c]:.{digits}f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+_TITLES = {"probe": "phone probe accuracy (held-out speakers)", "abx_within": "ABX error within speaker",
+           "abx_across": "ABX error across speakers", "cka_mfcc": "linear CKA with MFCC frames",
+           "cka_base": "CKA with the pretrained model's same layer"}
+
+
+def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", "cka_mfcc"), path=None):  # noqa: ANN001, ANN201
+    """One panel per measure against relative depth (layer / number of layers), one line per subject.
+
+    The MFCC baseline (a single 'layer') is drawn as a horizontal dashed line.
+    """
+    import matplotlib.pyplot as plt
+
+    unknown = [m for m in measures if m not in _TITLES]
+    if unknown:
+        raise ValueError(f"Unknown measures {unknown}; choose from {list(_TITLES)}.")
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.4 * len(measures), 3.6), constrained_layout=True,
+                             squeeze=False)
+    axes = axes[0]
+    styles = ["-o", "-s", "-^", "-D", "-v", "-x"]
+    for k, (s, t) in enumerate(table.groupby("subject", sort=False)):
+        depth = t["layer"] / max(1, t["layer"].max())
+        for ax, col in zip(axes, measures):
+            if col not in t or t[col].isna().all():
+                continue
+            if s == "mfcc":
+                ax.axhline(t[col].iloc[0], color="grey", ls="--", label="MFCC (+Δ, ΔΔ)")
+            else:
+                ax.plot(depth, t[col], styles[k % len(styles)], label=s, ms=4)
+    for ax, col in zip(axes, measures):
+        ax.set_title(_TITLES[col], fontsize=10)
+        ax.set_xlabel("relative depth (layer / number of layers)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def recorded(name: str = "tiny-hubert") -> pd.DataFrame:
+    """The comparison recorded beside a shipped model (``speech-course models layerwise --record``).
+
+    The returned table's ``attrs`` hold the ``settings`` and the ``finding`` text.
+    """
+    import json
+
+    path = SHIPPED_DIR / name / "layerwise.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"No recorded layer-wise comparison for {name!r} ({path} is missing). "
+                                "Compute it with: speech-course models layerwise --record")
+    record = json.loads(path.read_text())
+    table = pd.DataFrame(record["table"])
+    table.attrs.update(settings=record["settings"], finding=record["finding"])
+    return table

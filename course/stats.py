@@ -1,0 +1,269 @@
+"""Statistics that turn an interpretability curve into a finding.
+
+A layer-wise curve (probe accuracy, lens accuracy, a context-mixing score) is
+an average over utterances. Before reading a bump in it as a result, three
+questions need an answer, and this module gives each a small, explicit tool:
+
+* **How uncertain is the average?** Utterances of one speaker are not
+  independent: they share a voice, a pitch range and a speaking rate. A
+  confidence interval that resamples utterances (or, worse, frames) treats
+  them as independent and comes out too narrow.
+  :func:`speaker_bootstrap_ci` resamples **speakers** (each drawn speaker
+  brings all of its utterances), the unit a claim about "new speakers" is
+  about (Efron & Tibshirani 1993; the cluster bootstrap).
+* **Is a difference real?** "Layer 4 beats layer 0" or "the trained model
+  beats its random twin" compares two scores *on the same items*.
+  :func:`paired_sign_flip_test` is the paired permutation test of the mean
+  difference: under the null hypothesis each item's difference is as likely
+  to have either sign (Good 2005; Dror et al. 2018 for its use in NLP).
+* **How much does the target draw on the cue?** :func:`cue_share` turns a
+  word-level relevance matrix (attention, attention rollout, value zeroing,
+  word ablation: rows are the word being explained, columns the words it
+  draws on) into one number: the cue word's share of the target's row
+  relative to the mean share of the other context words.
+
+Every random procedure takes an explicit ``seed`` and uses its own
+``numpy.random.default_rng(seed)``: no global random state is read or changed.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable, Sequence
+
+import numpy as np
+
+__all__ = ["speaker_bootstrap_ci", "paired_sign_flip_test", "cue_share"]
+
+
+def _scores_1d(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
+    """``x`` as a finite, non-empty 1-D float64 array, or a ValueError naming ``name``."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one score per utterance), got shape {a.shape}.")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty.")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values: drop or fix those utterances first.")
+    return a
+
+
+def _count(n: int, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}.")
+    return int(n)
+
+
+def speaker_bootstrap_ci(
+    scores: Sequence[float] | np.ndarray,
+    speakers: Sequence[Hashable] | np.ndarray,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> np.ndarray:
+    """Percentile bootstrap interval of a mean per-utterance score, resampling speakers.
+
+    Each bootstrap replicate draws as many speakers as there are, with
+    replacement; a drawn speaker contributes **all** of its utterances (a
+    speaker drawn twice counts twice). The replicate's statistic is the mean
+    score over the utterances it contains, so it estimates the same quantity
+    as ``scores.mean()``.
+
+    Recipe (follow it exactly to reproduce the course's numbers):
+
+    1. ``names, index = np.unique(speakers, return_inverse=True)``;
+       per speaker the sum of its scores and its number of utterances;
+    2. ``rng = np.random.default_rng(seed)``; then one call
+       ``draws = rng.integers(0, len(names), size=(n_boot, len(names)))``:
+       row ``b`` lists the speakers of replicate ``b``;
+    3. replicate ``b``: the summed scores of its speakers divided by their
+       summed utterance counts;
+    4. the interval: ``np.percentile(replicates, [50 * (1 - confidence),
+       50 * (1 + confidence)])``.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (n_utterances,)
+        One score per utterance (e.g. 1.0 / 0.0 for a correct / wrong probe
+        prediction, or a per-utterance error rate).
+    speakers : array-like, shape (n_utterances,)
+        The speaker of each utterance. Pass one distinct id per utterance to
+        get the (too narrow, for speech) utterance-level bootstrap.
+    n_boot : int
+        Number of bootstrap replicates.
+    confidence : float
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int
+        Seed of the replicates' random generator.
+
+    Returns
+    -------
+    np.ndarray of float64, shape (2,)
+        ``[low, high]``.
+
+    Raises
+    ------
+    ValueError
+        Scores not 1-D, empty or not finite; lengths differ; fewer than two
+        speakers (every replicate would be the same); a bad ``n_boot`` or
+        ``confidence``.
+
+    Notes
+    -----
+    With few speakers the interval is itself uncertain: with 4 held-out
+    speakers there are only 35 distinct replicates. It is still the honest
+    statement of how much the score varies between voices; the utterance-level
+    interval answers a question nobody asked (how much it varies between
+    sentences of *these* speakers).
+    """
+    s = _scores_1d(scores, "scores")
+    spk = np.asarray(speakers)
+    if spk.ndim != 1 or len(spk) != len(s):
+        raise ValueError(f"speakers must be 1-D with one entry per score: {len(s)} scores, "
+                         f"speakers of shape {spk.shape}.")
+    n_boot = _count(n_boot, "n_boot")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}.")
+    names, index = np.unique(spk, return_inverse=True)
+    if len(names) < 2:
+        raise ValueError("A speaker-level bootstrap needs at least two speakers: with one, every replicate "
+                         "is the same sample and the interval says nothing about other voices.")
+    sums = np.bincount(index, weights=s, minlength=len(names))
+    counts = np.bincount(index, minlength=len(names)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
+    replicates = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    low, high = np.percentile(replicates, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)])
+    return np.array([low, high], dtype=np.float64)
+
+
+def paired_sign_flip_test(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    n_perm: int = 10000,
+    seed: int = 0,
+) -> float:
+    """Two-sided paired permutation (sign-flip) test of ``mean(a - b) = 0``.
+
+    ``a[i]`` and ``b[i]`` are two scores of the same item ``i`` (the same
+    utterance read from two layers, or by a model and its random twin). Under
+    the null hypothesis the sign of each difference ``d[i] = a[i] - b[i]`` is
+    arbitrary, so flipping signs at random generates the null distribution of
+    the mean difference.
+
+    Recipe (follow it exactly to reproduce the course's numbers):
+
+    1. ``d = a - b`` (float64); ``observed = abs(d.mean())``;
+    2. ``rng = np.random.default_rng(seed)``; one call
+       ``signs = rng.choice([-1.0, 1.0], size=(n_perm, len(d)))``;
+    3. ``null = abs((signs * d).mean(axis=1))``;
+    4. ``p = (1 + count(null >= observed - 1e-12)) / (n_perm + 1)``: the
+       observed labelling counts as one of the permutations, so ``p > 0``,
+       and ``1e-12`` keeps ties that round-off would break.
+
+    Parameters
+    ----------
+    a, b : array-like of float, shape (n_items,)
+        Paired scores, in the same item order.
+    n_perm : int
+        Number of random sign patterns (memory: ``n_perm * n_items`` floats).
+    seed : int
+        Seed of the sign patterns' random generator.
+
+    Returns
+    -------
+    float
+        The p-value, in ``(0, 1]``; at least ``1 / (n_perm + 1)``.
+
+    Raises
+    ------
+    ValueError
+        Inputs not 1-D, of different lengths, empty or not finite; a bad
+        ``n_perm``.
+
+    Notes
+    -----
+    The test treats items as exchangeable units. Utterances of one speaker are
+    not independent; flipping the sign of a whole speaker at once is the
+    conservative (cluster) version, and with few speakers it cannot reach small
+    p-values at all. Report which unit you permuted. Testing many layers needs
+    a correction for multiple comparisons (e.g. Bonferroni: multiply by the
+    number of tests).
+    """
+    x = _scores_1d(a, "a")
+    y = _scores_1d(b, "b")
+    if len(x) != len(y):
+        raise ValueError(f"a and b must pair up item by item: {len(x)} vs {len(y)} scores.")
+    n_perm = _count(n_perm, "n_perm")
+    d = x - y
+    observed = abs(d.mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_perm, len(d)))
+    null = np.abs((signs * d).mean(axis=1))
+    return float((1 + np.count_nonzero(null >= observed - 1e-12)) / (n_perm + 1))
+
+
+def cue_share(matrix: Sequence | np.ndarray, target: int, cue: int) -> float | np.ndarray:
+    """How much more the target word draws on the cue word than on an average other word.
+
+    ``matrix[..., i, j]`` is how much word ``i`` draws on word ``j`` (row =
+    the word being explained, column = its source), e.g. a word-level
+    attention, rollout or value-zeroing matrix, or word-ablation relevance.
+    In the target's row, the target's own column is left out (a word always
+    draws mostly on itself; the question is which *other* word it uses).
+    The result is the cue's entry divided by the mean entry of the remaining
+    words (neither target nor cue):
+
+    ``matrix[target, cue] / mean(matrix[target, j] for j not in {target, cue})``
+
+    which equals the cue's share of the context (the row without the target,
+    normalised to sum 1) divided by the mean share of the other context
+    words. 1 means the cue gets an average word's share; 3 means three times
+    as much; below 1, less.
+
+    Parameters
+    ----------
+    matrix : array-like, shape (n_words, n_words) or (..., n_words, n_words)
+        Non-negative relevance; a stack (e.g. one matrix per layer) is scored
+        matrix by matrix.
+    target, cue : int
+        Word indices (0-based, as the corpus's ``target_index`` /
+        ``cue_index`` labels), different from each other.
+
+    Returns
+    -------
+    float or np.ndarray
+        A float for one matrix; an array of shape ``matrix.shape[:-2]`` for a
+        stack.
+
+    Raises
+    ------
+    ValueError
+        Not square; fewer than 3 words (no other word to compare with); an
+        index out of range or target == cue; negative or non-finite entries
+        (take absolute values of signed attributions first, and say so); the
+        other words' entries all zero (the ratio is undefined).
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim < 2 or m.shape[-1] != m.shape[-2]:
+        raise ValueError(f"matrix must be square, shape (n_words, n_words) or (..., n_words, n_words); "
+                         f"got {m.shape}.")
+    n = m.shape[-1]
+    if n < 3:
+        raise ValueError(f"{n} words: the cue needs at least one other context word to be compared with.")
+    for name, i in (("target", target), ("cue", cue)):
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
+            raise ValueError(f"{name} must be a word index in 0..{n - 1}, got {i!r}.")
+    if target == cue:
+        raise ValueError("target and cue are the same word.")
+    if not np.all(np.isfinite(m)):
+        raise ValueError("matrix contains NaN or infinite values.")
+    if np.any(m < 0):
+        raise ValueError("matrix has negative entries: cue_share needs non-negative relevance "
+                         "(take absolute values of signed attributions first, and say so).")
+    row = m[..., target, :]
+    others = [j for j in range(n) if j not in (target, cue)]
+    mean_other = row[..., others].mean(axis=-1)
+    if np.any(mean_other == 0):
+        raise ValueError("The other context words get zero relevance: the cue share is undefined.")
+    ratio = row[..., cue] / mean_other
+    return float(ratio) if ratio.ndim == 0 else ratio

@@ -1,0 +1,289 @@
+"""course.attribution against captum (the reference library) and against hand-computed values.
+
+Small models run everywhere: an MLP on vectors, a 1-D convolutional net on "waveforms" and a tiny randomly
+initialised wav2vec 2.0 classifier (the shipped architecture, narrowed). The shipped intent model is used when
+installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency
+from transformers import Wav2Vec2ForSequenceClassification
+
+from course import attribution as A
+from course.textgrid import Interval
+from course.training import w2v2_config
+
+
+def _mlp(seed: int = 0, d: int = 6, c: int = 4) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(d, 16), torch.nn.Tanh(), torch.nn.Linear(16, c)).eval()
+
+
+class _Conv(torch.nn.Module):
+    """A waveform classifier in miniature: conv, GELU, mean over time, linear."""
+
+    def __init__(self, seed: int = 0, c: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv = torch.nn.Conv1d(1, 8, 5, stride=2)
+        self.out = torch.nn.Linear(8, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.nn.functional.gelu(self.conv(x[:, None])).mean(-1))
+
+
+def _tiny_w2v2() -> Wav2Vec2ForSequenceClassification:
+    torch.manual_seed(0)
+    cfg = w2v2_config(vocab_size=8)
+    cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size = 2, 32, 2, 64
+    cfg.conv_dim, cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups = (32,) * 7, 16, 4
+    cfg.num_labels, cfg.classifier_proj_size = 5, 16
+    return Wav2Vec2ForSequenceClassification(cfg).eval()
+
+
+def _close(a, b, atol=1e-4):
+    a = a.detach().numpy() if torch.is_tensor(a) else np.asarray(a)
+    b = b.detach().numpy() if torch.is_tensor(b) else np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert np.allclose(a, b, atol=atol, rtol=1e-4), np.abs(a - b).max()
+
+
+# --------------------------------------------------------------------------
+# Gradient methods
+
+
+@pytest.mark.parametrize("abs_", [True, False])
+def test_saliency_matches_captum_and_keeps_the_sign_when_asked(abs_):
+    model = _mlp()
+    x = torch.randn(5, 6, generator=torch.Generator().manual_seed(1))
+    ours = A.saliency(model, x, target=2, abs=abs_)
+    _close(ours, Saliency(model).attribute(x, target=2, abs=abs_), 1e-6)
+    assert not ours.requires_grad
+    if not abs_:
+        assert (ours < 0).any(), "the signed gradient has negative entries"
+
+
+def test_input_x_gradient_matches_captum_with_per_example_targets():
+    model = _Conv()
+    x = torch.randn(3, 40, generator=torch.Generator().manual_seed(2))
+    _close(A.input_x_gradient(model, x, target=[0, 2, 1]),
+           InputXGradient(model).attribute(x, target=[0, 2, 1]), 1e-6)
+
+
+def test_ig_steps_are_captums():
+    from captum.attr._utils.approximation_methods import approximation_parameters
+
+    for method in A.IG_METHODS:
+        for n in (2, 5, 16):
+            steps, alphas = approximation_parameters(method)
+            a, w = A.ig_steps(n, method)
+            assert np.allclose(a, alphas(n)) and np.allclose(w, steps(n)), (method, n)
+    assert np.isclose(A.ig_steps(8, "riemann_trapezoid")[1].sum(), 7 / 8), "captum's trapezoid weights sum to (n-1)/n"
+    assert np.isclose(A.ig_steps(7, "gausslegendre")[1].sum(), 1.0)
+    with pytest.raises(ValueError):
+        A.ig_steps(1, "riemann_left")
+    with pytest.raises(ValueError):
+        A.ig_steps(4, "simpson")
+
+
+@pytest.mark.parametrize("method", A.IG_METHODS)
+@pytest.mark.parametrize("n_steps", [3, 16])
+def test_integrated_gradients_matches_captum(method, n_steps):
+    model = _Conv(seed=1)
+    gen = torch.Generator().manual_seed(3)
+    x, base = torch.randn(2, 50, generator=gen), 0.3 * torch.randn(2, 50, generator=gen)
+    ours, delta = A.integrated_gradients(model, x, base, target=[1, 0], n_steps=n_steps, method=method,
+                                         return_convergence_delta=True)
+    ref, ref_delta = IntegratedGradients(model).attribute(x, base, target=[1, 0], n_steps=n_steps, method=method,
+                                                          return_convergence_delta=True)
+    _close(ours, ref)
+    _close(delta, ref_delta)
+
+
+def test_integrated_gradients_batching_baselines_and_no_grad_context():
+    model = _mlp(seed=2)
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(4))
+    full = A.integrated_gradients(model, x, target=3, n_steps=9)
+    with torch.no_grad():
+        chunked = A.integrated_gradients(model, x, 0.0, 3, 9, internal_batch_size=5)
+    _close(full, chunked, 1e-6)
+    _close(full, IntegratedGradients(model).attribute(x, target=3, n_steps=9))
+    _close(A.integrated_gradients(model, x, 0.5, target=1, n_steps=9),
+           IntegratedGradients(model).attribute(x, 0.5, target=1, n_steps=9))
+    avg = A.integrated_gradients(model, x, target=3, n_steps=9, multiply_by_inputs=False)
+    _close(avg * x, full, 1e-6)
+
+
+def test_integrated_gradients_is_exact_for_a_linear_model_and_complete_for_a_smooth_one():
+    w = torch.randn(6, 3, generator=torch.Generator().manual_seed(5))
+    x = torch.randn(2, 6, generator=torch.Generator().manual_seed(6))
+    attr = A.integrated_gradients(lambda z: z @ w, x, target=1, n_steps=4)
+    _close(attr, x * w[:, 1], 1e-6)
+    model = _mlp(seed=3)
+    _, delta = A.integrated_gradients(model, x, target=0, n_steps=64, return_convergence_delta=True)
+    assert delta.abs().max() < 1e-4
+
+
+def test_integrated_gradients_on_a_wav2vec2_classifier_and_its_cnn_features():
+    model = _tiny_w2v2()
+    x = torch.randn(1, 4000, generator=torch.Generator().manual_seed(7))
+    ours = A.integrated_gradients(lambda z: model(z).logits, x, target=2, n_steps=6, internal_batch_size=3)
+    ref = IntegratedGradients(lambda z: model(z).logits).attribute(x, target=2, n_steps=6)
+    _close(ours, ref)
+    features, head = A.feature_encoder_split(model)
+    with torch.no_grad():
+        feats, silence = features(x), features(torch.zeros_like(x))
+        _close(head(feats), model(x).logits, 1e-5)
+    attr, delta = A.integrated_gradients(head, feats, silence, target=2, n_steps=32, return_convergence_delta=True)
+    assert attr.shape == feats.shape and delta.abs().max() < 1e-2
+
+
+# --------------------------------------------------------------------------
+# Perturbation methods
+
+
+@pytest.mark.parametrize("window, stride", [((8,), (4,)), ((10,), (3,)), ((7,), (7,))])
+def test_occlusion_matches_captum(window, stride):
+    model = _Conv(seed=4)
+    x = torch.randn(2, 45, generator=torch.Generator().manual_seed(8))
+    ours = A.occlusion(model, x, window, stride, baselines=0.0, target=1, perturbations_per_eval=3)
+    _close(ours, Occlusion(model).attribute(x, sliding_window_shapes=window, strides=stride, target=1), 1e-5)
+
+
+def test_occlusion_in_two_dimensions_with_a_tensor_baseline():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(30, 2))
+    x = torch.randn(1, 6, 5)
+    base = torch.randn(1, 6, 5)
+    ours = A.occlusion(model, x, (3, 5), (2, 5), baselines=base, target=0)
+    ref = Occlusion(model).attribute(x, sliding_window_shapes=(3, 5), strides=(2, 5), baselines=base, target=0)
+    _close(ours, ref, 1e-5)
+
+
+def test_feature_ablation_matches_captum():
+    model = _Conv(seed=5)
+    x = torch.randn(2, 30, generator=torch.Generator().manual_seed(9))
+    mask = torch.arange(30)[None] // 7
+    _close(A.feature_ablation(model, x, mask, 0.1, target=2, perturbations_per_eval=2),
+           FeatureAblation(model).attribute(x, baselines=0.1, target=2, feature_mask=mask), 1e-5)
+
+
+def test_word_spans_use_the_centre_convention_and_survive_float_noise():
+    words = [Interval(0.509125, 0.606437, "my"), Interval(0.0, 0.00003, "x"), Interval(1.0, 1.5, "late")]
+    spans = A.word_spans(words, 20000, 16000)
+    assert spans[0] == range(8146, 9703)  # 0.509125 * 16000 = 8146.000000000001 and 0.606437 * 16000 = 9702.992
+    assert spans[1] == range(0, 1), "a word shorter than a sample gets the sample holding its midpoint"
+    assert spans[2] == range(16000, 20000), "clipped to the signal"
+    assert A.word_spans([Interval(0.51, 0.57, "w")], 100, 50) == [range(25, 28)], "frames: course.frames convention"
+
+
+def test_word_ablation_matches_captum_feature_ablation_and_hand_values():
+    w = torch.arange(1.0, 33.0)
+    x = torch.ones(1, 32)
+    words = [Interval(0.0, 0.0005, "a"), Interval(0.0005, 0.00125, "b")]  # samples 0-7 and 8-19
+    drops = A.word_ablation(lambda z: (z * w).sum(1), x, words, 0.0, None, 16000)
+    assert np.allclose(drops, [w[:8].sum(), w[8:20].sum()])
+    model = _Conv(seed=6)
+    sig = torch.randn(1, 64, generator=torch.Generator().manual_seed(10))
+    base = 0.2 * torch.randn(1, 64, generator=torch.Generator().manual_seed(11))
+    words = [Interval(0.0003, 0.0011, "u"), Interval(0.0013, 0.0029, "v")]
+    mask = torch.full((1, 64), 2)
+    for i, s in enumerate(A.word_spans(words, 64, 16000)):
+        mask[0, s.start:s.stop] = i
+    ref = FeatureAblation(model).attribute(sig, baselines=base, target=1, feature_mask=mask)
+    ours = A.word_ablation(model, sig, words, base, 1)
+    assert np.allclose(ours, [ref[0, 5].item(), ref[0, 21].item()], atol=1e-6)
+    assert sig.shape == (1, 64) and torch.equal(sig, torch.randn(1, 64, generator=torch.Generator().manual_seed(10)))
+    with pytest.raises(ValueError):
+        A.word_ablation(model, sig.repeat(2, 1), words)
+
+
+def test_word_ablation_on_frames_with_channels():
+    feats = torch.randn(1, 20, 3, generator=torch.Generator().manual_seed(12))
+    words = [Interval(0.05, 0.13, "w")]  # frames 2..5 at 50 per second
+    drops = A.word_ablation(lambda z: z.sum((1, 2)), feats, words, 0.0, None, 50)
+    assert np.isclose(drops[0], feats[0, 2:6].sum().item(), atol=1e-5)
+
+
+def test_pool_to_words_and_features():
+    a = np.arange(10.0)
+    words = [Interval(0.0, 0.2, "a"), Interval(0.4, 0.9, "b")]
+    assert np.allclose(A.pool_to_words(a, words, rate=10), [0 + 1, 4 + 5 + 6 + 7 + 8])
+    assert np.allclose(A.pool_to_words(torch.tensor(a), words, 10, "mean"), [0.5, 6.0])
+    assert np.allclose(A.pool_to_words(np.ones((10, 3)), words, 10), [6, 15]), "channels are summed"
+    mask = A.chunk_mask(10, 4)
+    assert mask.tolist() == [[0, 0, 0, 0, 1, 1, 1, 1, 2, 2]]
+    assert np.allclose(A.pool_features(a[None], mask), [6, 22, 17])
+
+
+# --------------------------------------------------------------------------
+# Faithfulness
+
+
+def _probability_model():
+    """Logits [s, 0] with s = sum of 2-D inputs weighted by feature: probabilities are known in closed form."""
+    return lambda z: torch.stack([z.sum(1), torch.zeros(len(z))], 1)
+
+
+def test_comprehensiveness_and_sufficiency_by_hand():
+    f = _probability_model()
+    x = torch.tensor([[3.0, 1.0, 2.0, 0.5]])
+    mask = torch.tensor([[0, 1, 2, 3]])
+    scores = np.array([0.9, 0.1, 0.5, 0.0])
+    sig = torch.sigmoid
+    p = sig(torch.tensor(6.5)).item()
+    comp = A.comprehensiveness(f, x, scores, mask, 0, fractions=(0.25, 0.5, 0.6))
+    assert np.allclose(comp, [p - sig(torch.tensor(3.5)).item(), p - sig(torch.tensor(1.5)).item(),
+                              p - sig(torch.tensor(0.5)).item()]), "top ceil(f * n) features removed"
+    suff = A.sufficiency(f, x, scores, mask, 0, fractions=(0.25, 0.5))
+    assert np.allclose(suff, [p - sig(torch.tensor(3.0)).item(), p - sig(torch.tensor(5.0)).item()])
+    assert np.isclose(A.aopc(comp), comp.mean())
+    fr, curve = A.deletion_curve(f, x, scores, mask, 0, fractions=[0, 0.5, 1])
+    assert np.allclose(curve, [p, sig(torch.tensor(1.5)).item(), 0.5])
+    ties = A.comprehensiveness(f, x, np.zeros(4), mask, 0, fractions=(0.25,))
+    assert np.isclose(ties[0], p - sig(torch.tensor(3.5)).item()), "ties: the lower feature id goes first"
+
+
+def test_faithfulness_with_a_tensor_baseline_and_chunks():
+    model = _Conv(seed=7)
+    x = torch.randn(1, 40, generator=torch.Generator().manual_seed(13))
+    base = torch.full((1, 40), 0.3)
+    mask = A.chunk_mask(40, 8)
+    scores = np.array([0.1, 0.7, -0.2, 0.4, 0.0])
+    comp = A.comprehensiveness(model, x, scores, mask, 2, fractions=(0.2, 0.4), baselines=base)
+    y = x.clone()
+    y[0, 8:16] = 0.3
+    with torch.no_grad():
+        p = torch.softmax(model(torch.cat([x, y])), -1)[:, 2]
+    assert np.isclose(comp[0], (p[0] - p[1]).item(), atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Sanity checks
+
+
+def test_rank_correlation_is_spearman():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=50), rng.normal(size=50)
+    b[:10] = b[0]  # ties
+    assert np.isclose(A.rank_correlation(a, b), spearmanr(a, b).statistic)
+    assert np.isclose(A.rank_correlation(torch.tensor(a), 3 * a + 1), 1.0)
+    assert np.isnan(A.rank_correlation(np.ones(4), a[:4]))
+
+
+def test_shipped_intent_model_split_at_the_cnn_features():
+    from course.models import SHIPPED_DIR, load_model
+
+    if not (SHIPPED_DIR / "tiny-w2v2-intent" / "config.json").is_file():
+        pytest.skip("tiny-w2v2-intent is not installed")
+    model, _ = load_model("tiny-w2v2-intent")
+    x = torch.randn(1, 8000, generator=torch.Generator().manual_seed(14))
+    features, head = A.feature_encoder_split(model)
+    with torch.no_grad():
+        _close(head(features(x)), model(x).logits, 1e-4)

@@ -1,0 +1,363 @@
+"""Context mixing: the word <-> frame convention, pooling, attention rollout and value zeroing.
+
+Value zeroing is checked three ways: by hand on a toy attention layer (numpy), against the naive loop (one forward
+pass per source word) on tiny randomly initialised models of the shipped architectures, and against the models
+themselves (the rerun layer reproduces ``hidden_states``; a causal decoder is unchanged before the zeroed token).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import GenerationConfig, Wav2Vec2ForCTC, WhisperForConditionalGeneration
+
+from course.context_mixing import (
+    LayerHandle,
+    attention_rollout,
+    causal_mask,
+    decoder_layer,
+    encoder_layer,
+    pool_to_words,
+    pooling_matrix,
+    run_encoder,
+    token_word_spans,
+    value_zeroing,
+    value_zeroing_distances,
+    word_spans,
+)
+from course.textgrid import Interval
+from course.training import _phone_processor, _whisper_processor, w2v2_config, whisper_config
+
+SENTENCES = ["the sailor crossed the sea", "she will write a letter", "turn right at the corner"]
+
+
+# --------------------------------------------------------------------------
+# Tiny models (the shipped architectures, shrunk) and audio
+
+
+def _shuffle_norm(norm: torch.nn.LayerNorm, seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        norm.weight.copy_(1 + 0.5 * torch.randn(norm.weight.shape, generator=gen))
+        norm.bias.copy_(0.5 * torch.randn(norm.bias.shape, generator=gen))
+
+
+@pytest.fixture(scope="module")
+def tiny_ctc():
+    torch.manual_seed(0)
+    cfg = w2v2_config(vocab_size=8)
+    cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size = 3, 32, 2, 64
+    cfg.conv_dim, cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups = (32,) * 7, 16, 4
+    cfg._attn_implementation = "eager"  # attention weights are returned (as course.models.load_model does)
+    model = Wav2Vec2ForCTC(cfg).eval()
+    _shuffle_norm(model.wav2vec2.encoder.layer_norm, 1)
+    return model, _phone_processor(["a", "b", "k", "s", "t", "uː"])
+
+
+@pytest.fixture(scope="module")
+def tiny_whisper():
+    processor = _whisper_processor(SENTENCES)
+    tok = processor.tokenizer
+    sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
+    cfg = whisper_config(len(tok), sot, eos)
+    cfg.encoder_layers, cfg.decoder_layers, cfg.d_model, cfg.init_std = 2, 2, 32, 0.2
+    cfg.encoder_ffn_dim = cfg.decoder_ffn_dim = 64
+    cfg.encoder_attention_heads = cfg.decoder_attention_heads = 2
+    cfg._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = WhisperForConditionalGeneration(cfg).eval()
+    model.generation_config = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos,
+                                               bos_token_id=eos, max_length=64)
+    _shuffle_norm(model.model.encoder.layer_norm, 2)
+    _shuffle_norm(model.model.decoder.layer_norm, 3)
+    return model, processor
+
+
+@pytest.fixture(scope="module")
+def audio():
+    return (0.1 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# Words and frames
+
+
+def test_word_spans_centre_convention_at_the_boundaries():
+    # frame n has its centre at (n + 0.5) * 0.02 s: 0.01, 0.03, 0.05, ...
+    words = [Interval(0.05, 0.11, "a"),  # starts on the centre of frame 2 (owned), ends on that of frame 5 (not)
+             Interval(0.11, 0.16, "b"),  # the next word takes frame 5: adjacent words never share a frame
+             Interval(0.2, 0.205, "c"),  # shorter than a frame: the one frame containing its midpoint
+             Interval(0.2999, 0.4, "d")]  # centre of frame 15 is 0.31: frame 14 (0.29) lies before the start
+    assert word_spans(words, n_frames=100) == [(2, 5), (5, 8), (10, 11), (15, 20)]
+    # a word running past the last frame is clipped to the frames that exist
+    assert word_spans([Interval(0.05, 0.5, "x")], n_frames=10) == [(2, 10)]
+    # float noise at a boundary: 0.07 / 0.02 - 0.5 = 3.0000000000000004 must still own frame 3
+    assert word_spans([Interval(0.07, 0.09, "e")], n_frames=10) == [(3, 4)]
+    with pytest.raises(ValueError, match="after the last"):
+        word_spans([Interval(0.2, 0.3, "late")], n_frames=10)
+    with pytest.raises(ValueError, match="positive"):
+        word_spans(words, n_frames=0)
+
+
+def test_pool_to_words_by_hand():
+    m = np.arange(36, dtype=float).reshape(6, 6)
+    spans = [(0, 2), (3, 6)]  # frame 2 (a pause) belongs to no word
+    expected = np.array([[np.mean(m[0:2, 0:2]), np.mean(m[0:2, 3:6])],
+                         [np.mean(m[3:6, 0:2]), np.mean(m[3:6, 3:6])]])
+    np.testing.assert_allclose(pool_to_words(m, spans), expected)
+    np.testing.assert_allclose(pool_to_words(torch.from_numpy(m), spans), expected)
+    # a stack of layers pools each matrix; single-frame spans pick entries
+    stack = np.stack([m, 2 * m])
+    np.testing.assert_allclose(pool_to_words(stack, spans), np.stack([expected, 2 * expected]))
+    np.testing.assert_allclose(pool_to_words(m, [(1, 2), (4, 5)]), m[np.ix_([1, 4], [1, 4])])
+    # rectangular: decoder tokens (rows, one position each) x encoder frames (columns)
+    rect = m[:3]
+    np.testing.assert_allclose(pool_to_words(rect, [(0, 1), (1, 3)], [(0, 6)]),
+                               [[rect[0].mean()], [rect[1:3].mean()]])
+    np.testing.assert_allclose(pooling_matrix([(0, 2), (5, 6)], 6) @ np.ones(6), [1, 1])
+
+
+@pytest.mark.parametrize("spans, match", [([(0, 0)], "first < stop"), ([(3, 2)], "first < stop"),
+                                          ([(4, 7)], "stop <= 6"), ([(-1, 2)], "0 <= first"), ([], "at least one"),
+                                          ([(1,)], "pair")])
+def test_pool_to_words_bad_spans(spans, match):
+    with pytest.raises(ValueError, match=match):
+        pool_to_words(np.ones((6, 6)), spans)
+
+
+def test_pool_to_words_bad_shape():
+    with pytest.raises(ValueError, match="n_rows, n_cols"):
+        pool_to_words(np.ones(6), [(0, 2)])
+
+
+# --------------------------------------------------------------------------
+# Attention rollout
+
+
+def test_rollout_by_hand():
+    a1 = np.array([[1.0, 0.0], [0.5, 0.5]])
+    a2 = np.array([[0.0, 1.0], [1.0, 0.0]])
+    # Â = 0.5 A + 0.5 I (rows already sum to 1)
+    h1 = np.array([[1.0, 0.0], [0.25, 0.75]])
+    h2 = np.array([[0.5, 0.5], [0.5, 0.5]])
+    r = attention_rollout(np.stack([a1, a2]))
+    np.testing.assert_allclose(r[0], h1)
+    np.testing.assert_allclose(r[1], h2 @ h1)  # = [[0.625, 0.375], [0.625, 0.375]]
+    np.testing.assert_allclose(r[1], [[0.625, 0.375], [0.625, 0.375]])
+    assert not np.allclose(r[1], h1 @ h2)  # the order matters
+    # rows that do not sum to 1 (a cropped window): Â is renormalised after adding the identity
+    crop = np.array([[0.2, 0.2], [0.0, 0.6]])
+    np.testing.assert_allclose(attention_rollout(crop[None])[0], [[6 / 7, 1 / 7], [0.0, 1.0]])
+    # residual 0: the plain product of (renormalised) attention; residual 1: the identity
+    np.testing.assert_allclose(attention_rollout(np.stack([a1, a2]), residual=0.0)[1], a2 @ a1)
+    np.testing.assert_allclose(attention_rollout(np.stack([a1, a2]), residual=1.0)[1], np.eye(2))
+
+
+def test_rollout_rows_heads_and_errors():
+    rng = np.random.default_rng(0)
+    att = rng.random((3, 2, 5, 5))
+    att /= att.sum(-1, keepdims=True)
+    r = attention_rollout(att)
+    assert r.shape == (3, 5, 5) and r.dtype == np.float64
+    np.testing.assert_allclose(r.sum(-1), 1.0)
+    np.testing.assert_allclose(r, attention_rollout(att.mean(1)))  # heads are averaged
+    np.testing.assert_allclose(attention_rollout(torch.from_numpy(att)), r)
+    with pytest.raises(ValueError, match="n_layers, n, n"):
+        attention_rollout(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="non-negative"):
+        attention_rollout(-np.ones((1, 2, 2)))
+    with pytest.raises(ValueError, match="residual"):
+        attention_rollout(np.ones((1, 2, 2)), residual=1.5)
+    with pytest.raises(ValueError, match="sums to 0"):
+        attention_rollout(np.zeros((1, 2, 2)), residual=0.0)
+
+
+def test_pooling_and_rollout_do_not_commute():
+    rng = np.random.default_rng(1)
+    att = rng.random((2, 6, 6)) ** 4
+    att /= att.sum(-1, keepdims=True)
+    spans = [(0, 2), (2, 3), (3, 6)]
+    frame_first = pool_to_words(attention_rollout(att), spans)
+    word_first = attention_rollout(pool_to_words(att, spans))
+    assert frame_first.shape == word_first.shape == (2, 3, 3)
+    assert np.abs(frame_first - word_first).max() > 0.05
+
+
+# --------------------------------------------------------------------------
+# Value zeroing by hand
+
+
+class _ToyAttention(torch.nn.Module):
+    """One head of softmax attention plus the residual: out = x + softmax(q k^T / sqrt(d)) v."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.q_proj, self.k_proj, self.v_proj = (torch.nn.Linear(dim, dim) for _ in range(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        a = torch.softmax(q @ k.transpose(1, 2) / q.shape[-1] ** 0.5, dim=-1)
+        return x + a @ v
+
+
+def _toy_by_hand(toy: _ToyAttention, x: np.ndarray, sources, targets) -> np.ndarray:
+    w = {n: (getattr(toy, n).weight.detach().double().numpy(), getattr(toy, n).bias.detach().double().numpy())
+         for n in ("q_proj", "k_proj", "v_proj")}
+    q, k, v = ((x @ w[n][0].T + w[n][1]) for n in ("q_proj", "k_proj", "v_proj"))
+    s = q @ k.T / np.sqrt(x.shape[1])
+    a = np.exp(s - s.max(1, keepdims=True))
+    a /= a.sum(1, keepdims=True)
+    out = x + a @ v
+    scores = np.zeros((len(targets), len(sources)))
+    for j, (b0, b1) in enumerate(sources):
+        v0 = v.copy()
+        v0[b0:b1] = 0  # the values only: the attention weights a stay as they are
+        zeroed = x + a @ v0
+        cos = (zeroed * out).sum(1) / np.linalg.norm(zeroed, axis=1) / np.linalg.norm(out, axis=1)
+        for i, (t0, t1) in enumerate(targets):
+            scores[i, j] = (1 - cos[t0:t1]).mean()
+    return scores / scores.sum(1, keepdims=True)
+
+
+def test_value_zeroing_by_hand():
+    torch.manual_seed(3)
+    toy = _ToyAttention(6).eval()
+    x = np.random.default_rng(3).standard_normal((9, 6))
+    sources, targets = [(0, 3), (3, 4), (6, 9)], [(0, 2), (4, 9)]
+    expected = _toy_by_hand(toy, x, sources, targets)
+    for batched in (True, False):
+        got = value_zeroing(toy, toy, x.astype(np.float32), sources, targets, batched=batched)
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(value_zeroing(toy, toy.v_proj, x.astype(np.float32), sources, targets), expected,
+                               atol=1e-5)  # the value projection itself works as well
+    raw = value_zeroing(toy, toy, x.astype(np.float32), sources, targets, normalise=False)
+    np.testing.assert_allclose(raw / raw.sum(1, keepdims=True), expected, atol=1e-5)
+    square = value_zeroing(toy, toy, x.astype(np.float32), sources)
+    assert square.shape == (3, 3)
+    np.testing.assert_allclose(square.sum(1), 1.0)
+
+
+def test_value_zeroing_errors():
+    toy = _ToyAttention(4).eval()
+    x = torch.randn(5, 4)
+    with pytest.raises(ValueError, match="one sequence"):
+        value_zeroing(toy, toy, torch.randn(2, 5, 4), [(0, 1)])
+    with pytest.raises(ValueError, match="reaches past"):
+        value_zeroing(toy, toy, x, [(3, 7)], [(0, 1)])
+    with pytest.raises(ValueError, match="Target span"):
+        value_zeroing(toy, toy, x, [(0, 1)], [(4, 6)])
+    with pytest.raises(ValueError, match="first < stop"):
+        value_zeroing(toy, toy, x, [(2, 2)], [(0, 1)])
+    with pytest.raises(ValueError, match="batch_size"):
+        value_zeroing(toy, toy, x, [(0, 1)], batch_size=0)
+    with pytest.raises(TypeError, match="v_proj"):
+        value_zeroing(toy, "v_proj", x, [(0, 1)])
+    toy.train()
+    with pytest.raises(ValueError, match="eval"):
+        value_zeroing(toy, toy, x, [(0, 1)])
+
+
+# --------------------------------------------------------------------------
+# Value zeroing on the model families
+
+
+def test_encoder_layers_reproduce_the_model_and_batched_equals_the_loop(tiny_ctc, tiny_whisper, audio):
+    for model, processor in (tiny_ctc, tiny_whisper):
+        run = run_encoder(model, processor, audio)
+        n_layers = len(run.attentions)
+        whisper = model.config.model_type == "whisper"
+        assert run.hidden_states.shape[0] == n_layers + 1
+        assert run.n_frames == (25 if whisper else 24)  # ceil(8000 / 320) frames; wav2vec 2.0: (8000 - 400) // 320 + 1
+        assert run.hidden_states.shape[1] == (250 if whisper else 24)  # Whisper's whole 5 s window
+        with torch.no_grad():
+            if whisper:
+                final = model.get_encoder()(run.inputs).last_hidden_state[0]
+            else:
+                final = model.base_model(run.inputs).last_hidden_state[0]
+        torch.testing.assert_close(run.output, final)
+        spans = [(0, 4), (4, 5), (7, 15), (15, run.n_frames)]
+        for index in range(1, n_layers + 1):
+            handle = encoder_layer(model, index)
+            assert isinstance(handle, LayerHandle) and handle.cross_attention is None
+            with torch.no_grad():
+                out = handle.run(run.hidden_states[index - 1][None])[0]
+            # the last layer includes the final norm of the pre-LN encoder: the encoder output
+            expected = final if index == n_layers else run.hidden_states[index]
+            torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+            batched = value_zeroing(handle.run, handle.attention, run.hidden_states[index - 1], spans)
+            loop = value_zeroing(handle.run, handle.attention, run.hidden_states[index - 1], spans, batched=False)
+            chunked = value_zeroing(handle.run, handle.attention, run.hidden_states[index - 1], spans, batch_size=2)
+            np.testing.assert_allclose(batched, loop, atol=1e-5)
+            np.testing.assert_allclose(chunked, loop, atol=1e-5)
+            assert batched.shape == (4, 4) and (batched >= 0).all()
+            np.testing.assert_allclose(batched.sum(1), 1.0)
+        with pytest.raises(ValueError, match="numbered 1.."):
+            encoder_layer(model, 0)
+
+
+def test_value_zeroing_changes_values_only(tiny_ctc, audio):
+    model, processor = tiny_ctc
+    run = run_encoder(model, processor, audio)
+    handle = encoder_layer(model, 2)
+    seen = []
+    hook = handle.attention.register_forward_hook(lambda m, i, o: seen.append(o[1]))
+    try:
+        d = value_zeroing_distances(handle.run, handle.attention, run.hidden_states[1], [(3, 9)])
+    finally:
+        hook.remove()
+    assert d.shape == (1, run.n_frames) and (d > 0).any()
+    assert len(seen) == 1 and seen[0].shape[0] == 2  # one pass: the unchanged row and the zeroed row
+    torch.testing.assert_close(seen[0][1], seen[0][0])  # same attention weights: queries and keys untouched
+
+
+def test_decoder_value_zeroing_is_causal_and_reproduces_the_decoder(tiny_whisper, audio):
+    model, processor = tiny_whisper
+    run = run_encoder(model, processor, audio)
+    enc = run.output[None]
+    ids = torch.tensor([[model.config.decoder_start_token_id] + processor.tokenizer(SENTENCES[0],
+                                                                                    add_special_tokens=False).input_ids])
+    with torch.no_grad():
+        out = model(encoder_outputs=(enc,), decoder_input_ids=ids, output_hidden_states=True)
+    states = torch.stack(out.decoder_hidden_states)[:, 0]
+    n = ids.shape[1]
+    positions = [(t, t + 1) for t in range(n)]
+    for index in (1, 2):
+        handle = decoder_layer(model, index, enc)
+        with torch.no_grad():
+            torch.testing.assert_close(handle.run(states[index - 1][None])[0], states[index], atol=1e-5, rtol=1e-5)
+        raw = value_zeroing(handle.run, handle.attention, states[index - 1], positions, normalise=False)
+        assert np.all(raw[np.triu_indices(n, 1)] < 1e-6), "a token changes no output before it"
+        assert np.all(np.diag(raw) > 0)
+        loop = value_zeroing(handle.run, handle.attention, states[index - 1], positions, normalise=False,
+                             batched=False)
+        np.testing.assert_allclose(raw, loop, atol=1e-5)
+        # cross-attention: zero the values of encoder frames, score every decoder position
+        frames = [(0, 10), (10, 25), (25, 250)]
+        cross = value_zeroing(handle.run, handle.cross_attention, states[index - 1], frames, positions)
+        cross_loop = value_zeroing(handle.run, handle.cross_attention, states[index - 1], frames, positions,
+                                   batched=False)
+        assert cross.shape == (n, 3)
+        np.testing.assert_allclose(cross, cross_loop, atol=1e-5)
+        np.testing.assert_allclose(cross.sum(1), 1.0)
+    assert torch.equal(causal_mask(3)[0, 0] == 0, torch.tril(torch.ones(3, 3, dtype=torch.bool)))
+    with pytest.raises(ValueError, match="Whisper"):
+        decoder_layer(_FakeModel(), 1, enc)
+
+
+class _FakeModel:
+    class config:  # noqa: N801
+        model_type = "wav2vec2"
+
+
+def test_token_word_spans(tiny_whisper):
+    _, processor = tiny_whisper
+    tok = processor.tokenizer
+    sot = tok.convert_tokens_to_ids("<|startoftranscript|>")
+    ids = [sot] + tok(SENTENCES[0], add_special_tokens=False).input_ids + [tok.eos_token_id]
+    words, spans = token_word_spans(tok, ids)
+    assert words == SENTENCES[0].split()
+    assert spans[0][0] == 1 and spans[-1][1] == len(ids) - 1
+    assert all(a < b for a, b in spans) and all(s[1] == t[0] for s, t in zip(spans, spans[1:]))
+    for w, (a, b) in zip(words, spans):
+        assert tok.decode(ids[a:b]).strip() == w

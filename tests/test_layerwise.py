@@ -1,0 +1,118 @@
+"""The layer-wise comparison (issue 10) and the self-supervised training helpers it relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from course import layerwise as L
+from course.frames import num_frames
+from course.training import HubertPretrainingHead, _hubert_batch, assign_clusters, hubert_config
+
+
+def _table(curves: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [{"subject": s, "layer": k, "probe": v, "abx_within": 0.5 - v / 2, "abx_across": 0.5 - v / 3,
+             "cka_mfcc": 1 - k / 10} for s, curve in curves.items() for k, v in enumerate(curve)]
+    return pd.DataFrame(rows)
+
+
+def test_summary_and_finding_tell_a_mid_layer_peak_from_a_rising_curve():
+    table = _table({"tiny-hubert": [0.5, 0.7, 0.8, 0.75, 0.6], "tiny-w2v2-ctc": [0.5, 0.6, 0.7, 0.8, 0.9]})
+    summ = L.summary(table).set_index("subject")
+    assert summ.loc["tiny-hubert", "best_probe_layer"] == 2
+    assert summ.loc["tiny-hubert", "drop_best_to_last"] == pytest.approx(0.2)
+    assert summ.loc["tiny-w2v2-ctc", "best_probe_layer"] == 4
+    text = L.finding(table)
+    assert "tiny-hubert: phone probe best at layer 2 of 4 (0.800), last layer 0.600 — a peak below" in text
+    assert "tiny-w2v2-ctc: phone probe best at layer 4 of 4 (0.900), last layer 0.900 — no peak" in text
+
+
+def test_finding_reports_where_fine_tuning_changed_the_model():
+    table = _table({"tiny-hubert": [0.5, 0.6, 0.7, 0.6], "tiny-hubert-ctc": [0.5, 0.6, 0.7, 0.8]})
+    table["cka_base"] = np.nan
+    table.loc[table.subject == "tiny-hubert-ctc", "cka_base"] = [0.99, 0.97, 0.6, 0.3]
+    assert "changed mainly the top layers" in L.finding(table)
+    table.loc[table.subject == "tiny-hubert-ctc", "cka_base"] = [0.5, 0.5, 0.6, 0.6]
+    assert "did not change mainly the top layers" in L.finding(table)
+    md = L.to_markdown(table)
+    assert md.splitlines()[0] == "| subject | layer | probe | abx_within | abx_across | cka_mfcc | cka_base |"
+    assert "| tiny-hubert | 0 | 0.500 | 0.250 | 0.333 | 1.000 | – |" in md
+
+
+def test_small_comparison_on_the_corpus(default_corpus):
+    table = L.layerwise_comparison(["mfcc", "tiny-w2v2-ctc@random"], corpus=default_corpus, progress=False,
+                                   pairs={"mfcc": "mfcc"}, n_train=24, n_heldout=12, abx_per_speaker=4)
+    assert list(table.subject.unique()) == ["mfcc", "tiny-w2v2-ctc@random"]
+    assert (table.subject == "mfcc").sum() == 1
+    assert (table.subject == "tiny-w2v2-ctc@random").sum() == 7  # 6 layers + the input of the first
+    for col in ("probe", "abx_within", "abx_across", "cka_mfcc"):
+        assert table[col].between(0, 1).all(), col
+    mfcc_row = table[table.subject == "mfcc"].iloc[0]
+    assert mfcc_row.cka_mfcc == pytest.approx(1.0)  # MFCC frames compared with themselves
+    assert mfcc_row.cka_base == pytest.approx(1.0)
+    assert mfcc_row.probe > 0.2  # 39-d MFCC frames carry phone information (majority class is below 0.15)
+    assert table.attrs["settings"]["n_train"] == 24
+
+
+def test_held_out_speakers_never_train_the_probe(default_corpus):
+    data = L.select_utterances(default_corpus, n_train=30, n_heldout=10, abx_per_speaker=2)
+    assert {u.split for u in data.train} == {"train"}
+    assert {u.split for u in data.heldout} <= {"validation", "test"}
+    assert {u.split for u in data.abx} == {"validation", "test"} and {u.kind for u in data.abx} == {"rich"}
+    with pytest.raises(ValueError, match="subject"):
+        L.subject_features("tiny-w2v2-ctc@nonsense", data.abx[:1])
+
+
+# --------------------------------------------------------------------------
+# tiny-hubert's pretraining helpers
+
+
+def test_cluster_assignment_is_the_nearest_centroid():
+    rng = np.random.default_rng(0)
+    X, C = rng.normal(size=(200, 5)), rng.normal(size=(7, 5))
+    mean, std = X.mean(0), X.std(0)
+    Z = (X - mean) / std
+    brute = np.argmin(((Z[:, None, :] - C[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(assign_clusters(X, C, mean, std), brute)
+
+
+def test_pretraining_head_scores_are_cosines_over_the_temperature():
+    head = HubertPretrainingHead(16, 10, dim=8, temperature=0.1)
+    logits = head(torch.randn(2, 5, 16))
+    assert logits.shape == (2, 5, 10)
+    assert logits.abs().max() <= 10 + 1e-4
+
+
+def test_pretraining_batches_crop_on_the_frame_grid_and_keep_targets_aligned():
+    from transformers import HubertModel, Wav2Vec2FeatureExtractor
+
+    model = HubertModel(hubert_config())
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, return_attention_mask=True)
+    rng = np.random.default_rng(0)
+    waves = [rng.normal(size=n).astype(np.float32) for n in (70_000, 20_000)]
+    labels = [np.arange(num_frames(len(w))) for w in waves]  # a frame's target is its own index
+    inputs, y = _hubert_batch(fe, waves, labels, [0, 1], rng, model, crop=32_000)
+    assert inputs.input_values.shape == (2, 32_000)
+    n0 = int(model._get_feat_extract_output_lengths(torch.tensor(32_000)))
+    n1 = int(model._get_feat_extract_output_lengths(torch.tensor(20_000)))
+    assert y.shape == (2, n0)
+    row = y[0].numpy()
+    assert (np.diff(row) == 1).all()  # a contiguous run of frames of the original utterance
+    assert row[0] * 320 + 32_000 <= 70_000  # the crop starts on the frame grid and stays inside the audio
+    np.testing.assert_array_equal(y[1, :n1].numpy(), np.arange(n1))  # shorter than the crop: whole utterance
+    assert (y[1, n1:] == -100).all()  # padding frames carry no target
+
+
+def test_plot_draws_one_panel_per_measure_and_rejects_unknown_ones():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = _table({"mfcc": [0.4], "tiny-hubert": [0.5, 0.7, 0.6]})
+    fig = L.plot(table, measures=("probe", "cka_mfcc"))
+    assert len(fig.axes) == 2
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["MFCC (+Δ, ΔΔ)", "tiny-hubert"]
+    with pytest.raises(ValueError, match="Unknown measures"):
+        L.plot(table, measures=("accuracy",))
+
