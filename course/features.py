@@ -186,6 +186,15 @@ def mfcc(waveform, n_mfcc: int = 13, sample_rate: int = SAMPLE_RATE) -> np.ndarr
     return out
 
 
+def mfcc_deltas(waveform, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
+    """13 MFCCs with first and second differences (39 dimensions) on the same 20 ms grid: (n_frames, 39)."""
+    import torchaudio
+
+    m = torch.from_numpy(mfcc(waveform, sample_rate=sample_rate).T.copy())
+    d1 = torchaudio.functional.compute_deltas(m)
+    return torch.cat([m, d1, torchaudio.functional.compute_deltas(d1)]).T.numpy()
+
+
 def log_mel(waveform, n_mels: int = 80, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
     """Log mel filterbank energies on wav2vec 2.0's frame grid: shape (n_frames, n_mels)."""
     x = torch.from_numpy(check_waveform(waveform, sample_rate))

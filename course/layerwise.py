@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from course.abx import abx_error, phone_items, subsample_items
-from course.features import extract, mfcc
+from course.features import extract, mfcc_deltas
 from course.probing import frame_dataset, train_probe
 from course.models import SHIPPED_DIR
 from course.similarity import feature_space_linear_cka
@@ -64,16 +64,6 @@ def select_utterances(corpus, n_train: int = 300, n_heldout: int = 120, abx_per_
                          [corpus[i] for i in pick(heldout_ids, n_heldout)], [corpus[i] for i in abx],
                          {"n_train": n_train, "n_heldout": n_heldout, "abx_per_speaker": abx_per_speaker,
                           "seed": seed})
-
-
-def mfcc_deltas(waveform: np.ndarray) -> np.ndarray:
-    """13 MFCCs with first and second differences (39 dimensions) on the models' 20 ms frame grid."""
-    import torch
-    import torchaudio
-
-    m = torch.from_numpy(mfcc(waveform).T.copy())
-    d1 = torchaudio.functional.compute_deltas(m)
-    return torch.cat([m, d1, torchaudio.functional.compute_deltas(d1)]).T.numpy()
 
 
 def subject_features(subject: str, utterances: Sequence) -> list[np.ndarray]:

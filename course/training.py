@@ -40,6 +40,7 @@ import torch
 from course.corpus import DEFAULT_SIZE, LARGE_SIZE, Corpus, default_cache_dir, load_corpus
 from course.models import SHIPPED, SHIPPED_DIR, load_model, resolve
 from course.sentences import INTENTS, intent_name
+from course.features import mfcc_deltas
 from course.metrics import error_rate
 
 SEED = 0
@@ -406,18 +407,6 @@ HUBERT_MASK_PROB, HUBERT_MASK_LENGTH = 0.65, 10
 HUBERT_CROP = 48000
 
 
-def mfcc_targets_features(waveform: np.ndarray) -> np.ndarray:
-    """13 MFCCs + deltas + delta-deltas on the models' 20 ms frame grid: shape (n_frames, 39)."""
-    import torchaudio
-
-    from course.features import mfcc
-
-    m = torch.from_numpy(mfcc(waveform).T.copy())  # (13, T)
-    d1 = torchaudio.functional.compute_deltas(m)
-    d2 = torchaudio.functional.compute_deltas(d1)
-    return torch.cat([m, d1, d2]).T.numpy()
-
-
 def fit_cluster_targets(features: list[np.ndarray], n_clusters: int = HUBERT_CLUSTERS, max_frames: int = 150_000,
                         seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit k-means on standardised frames; return (centroids, mean, std) in the standardised space."""
@@ -495,7 +484,7 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
     corpus = large_corpus()
     utts, waves = _load_split(corpus, "train")
     _log(f"tiny-hubert: MFCC k-means targets ({HUBERT_CLUSTERS} clusters) for {len(utts)} utterances")
-    feats = [mfcc_targets_features(w) for w in waves]
+    feats = [mfcc_deltas(w) for w in waves]
     centroids, mean, std = fit_cluster_targets(feats, seed=seed)
     labels = [assign_clusters(f, centroids, mean, std) for f in feats]
     model = HubertModel(hubert_config())
@@ -534,7 +523,7 @@ def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = 
     tg = np.load(Path(path) / "hubert_targets.npz")
     head = HubertPretrainingHead(model.config.hidden_size, len(tg["centroids"]))
     head.load_state_dict(torch.load(Path(path) / "pretraining_head.pt"))
-    labels = [assign_clusters(mfcc_targets_features(w), tg["centroids"], tg["mean"], tg["std"]) for w in waves]
+    labels = [assign_clusters(mfcc_deltas(w), tg["centroids"], tg["mean"], tg["std"]) for w in waves]
     rng = np.random.default_rng(seed)
     np.random.seed(seed)
     hits = total = 0
@@ -821,7 +810,7 @@ def evaluate(name: str, path: Path | None = None) -> dict:
         raise ValueError(f"Unknown model {name!r}; shipped: {', '.join(SHIPPED)}.")
     model, processor = load_model(path or name)
     corpus = eval_corpus()
-    if name == "tiny-w2v2-ctc":
+    if name in ("tiny-w2v2-ctc", "tiny-hubert-ctc"):
         utts, waves = _load_split(corpus, "test")
         hyps = transcribe_phones(model, processor, waves)
         metrics = {"phone_error_rate": round(error_rate([[p.label for p in u.phones] for u in utts], hyps), 4)}
@@ -832,10 +821,6 @@ def evaluate(name: str, path: Path | None = None) -> dict:
         correct = sum(_homophone_correct(u, h) for u, h in homs)
         metrics = {"word_error_rate": round(error_rate([u.text.split() for u in utts], [h.split() for h in hyps]), 4),
                    "homophone_accuracy": round(correct / len(homs), 4), "homophone_sentences": len(homs)}
-    elif name == "tiny-hubert-ctc":
-        utts, waves = _load_split(corpus, "test")
-        hyps = transcribe_phones(model, processor, waves)
-        metrics = {"phone_error_rate": round(error_rate([[p.label for p in u.phones] for u in utts], hyps), 4)}
     elif name == "tiny-hubert":
         utts, waves = _load_split(corpus, "test")
         metrics = {"masked_prediction_accuracy": round(masked_prediction_accuracy(Path(resolve(path or name)),
