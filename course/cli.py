@@ -124,6 +124,24 @@ def _models_layerwise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmarks_cli():  # noqa: ANN202
+    """``benchmarks.cli`` of the repository checkout (the benchmarks are not part of the installed package)."""
+    try:
+        import benchmarks.cli as bench_cli
+    except ImportError:
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "benchmarks" / "cli.py").is_file():
+            raise FileNotFoundError("The benchmarks live in the course repository (benchmarks/); run this from an "
+                                    "editable install of a clone (pip install -e .).") from None
+        sys.path.insert(0, str(root))
+        import benchmarks.cli as bench_cli
+    return bench_cli
+
+
+def _bench(args: argparse.Namespace) -> int:
+    return _benchmarks_cli().run(args, out=sys.stdout)  # the current stdout, not the one at import time
+
+
 def build_parser() -> argparse.ArgumentParser:
     from course.corpus import DEFAULT_SIZE, LARGE_SIZE, default_corpus_dir
 
@@ -209,6 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     mw.add_argument("--record", action="store_true",
                     help="write the result into the tiny-hubert and tiny-hubert-ctc model cards")
     mw.set_defaults(func=_models_layerwise)
+
+    bench = sub.add_parser("bench", help="benchmarks of the methods, notebooks, extraction and grading",
+                           description="Speed and memory benchmarks with printed figures, ratios against reference "
+                                       "implementations where one exists (same as python -m benchmarks; see "
+                                       "docs/benchmarks.md).")
+    try:
+        _benchmarks_cli().add_arguments(bench)
+    except FileNotFoundError:  # an installed copy without the repository: say so when the command is used
+        bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_bench)
+
+    from course.slides import add_cli as add_slides_cli
+
+    add_slides_cli(sub)
 
     from course.grading.cli import add_commands as add_grading_commands
 

@@ -114,8 +114,9 @@ def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = Fal
     att = torch.stack(out.attentions, dim=1) if attentions else None  # (batch, L, H, T, T)
     results = []
     for b, n in enumerate(valid):
-        h = hs[b, :, :n].float().numpy()
-        a = att[b, :, :, :n, :n].float().numpy() if att is not None else None
+        # copies, not views: a view would keep the whole padded batch (and its attentions) alive
+        h = hs[b, :, :n].float().numpy().copy()
+        a = att[b, :, :, :n, :n].float().numpy().copy() if att is not None else None
         results.append((h, a))
     return results
 

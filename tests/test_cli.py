@@ -28,7 +28,16 @@ def test_every_subcommand_has_help(capsys):
         out = capsys.readouterr().out
         assert "usage: speech-course" in out
         seen.append(" ".join(path))
-    assert {"corpus build", "corpus info", "corpus check", "setup"} <= set(seen)
+    assert {"corpus build", "corpus info", "corpus check", "setup", "bench", "slides build"} <= set(seen)
+
+
+def test_bench_runs_the_repository_benchmarks(capsys):
+    from benchmarks import load_all
+
+    assert main(["bench", "--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert listed == list(load_all()), "speech-course bench --list should name the benchmarks package's registry"
+    assert main(["bench", "no-such-benchmark"]) == 2
 
 
 def test_console_script_is_installed():

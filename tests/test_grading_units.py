@@ -250,6 +250,18 @@ def test_fallback_compares_numbers_and_tables_up_to_round_off():
     assert wrong_index is ref_table
 
 
+def test_fallback_compares_tensors_and_sequences():
+    import torch
+
+    def ref(t):
+        return torch.tensor([0.1 * 3, 1.0]), [np.ones(2), {"k": 1}]
+
+    assert learner_or_reference(lambda t: (torch.tensor([0.3, 1.0]), [np.ones(2), {"k": 1}]), ref, [(0,)]) is not ref
+    assert learner_or_reference(lambda t: (torch.tensor([0.3, 1.1]), [np.ones(2), {"k": 1}]), ref, [(0,)]) is ref
+    assert learner_or_reference(lambda t: (torch.tensor([0.3, 1.0]), [np.ones(2), {"k": 2}]), ref, [(0,)]) is ref
+    assert learner_or_reference(lambda t: (torch.tensor([0.3, 1.0]), [np.ones(2)]), ref, [(0,)]) is ref
+
+
 # -- command line -----------------------------------------------------------------------------------------------
 
 

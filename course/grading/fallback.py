@@ -15,7 +15,13 @@ import numpy as np
 
 
 def _same(a: Any, b: Any) -> bool:  # noqa: ANN401 - any function result
-    """Equal results: arrays, tables and numbers up to float round-off, anything else with ``==``."""
+    """Equal results: arrays, tensors, tables and numbers up to float round-off, tuples, lists and dicts element
+    by element, anything else with ``==``."""
+    a, b = (x.detach().cpu().numpy() if hasattr(x, "detach") and hasattr(x, "cpu") else x for x in (a, b))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if hasattr(a, "to_numpy") and hasattr(b, "to_numpy"):  # pandas tables: same labels and values
         if list(getattr(a, "columns", [])) != list(getattr(b, "columns", [])) or list(a.index) != list(b.index):
             return False
