@@ -162,18 +162,46 @@ def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None
     return table
 
 
+def probe_shape(probe: Sequence[float], min_change: float = 0.02) -> str:
+    """Name the shape of a layer-wise probe curve: ``"peak"``, ``"rising"``, ``"falling"`` or ``"flat"``.
+
+    A peak must stand at least ``min_change`` above both the first and the last layer. The default, 0.02, is four
+    binomial standard errors of an accuracy near 0.6 on the 10 000 held-out test frames (0.005); frames of one
+    utterance are not independent, so the real uncertainty is larger than that standard error.
+    """
+    p = np.asarray(probe, dtype=float)
+    best = int(p.argmax())
+    if p.max() - p.min() < min_change:
+        return "flat"
+    if p[best] - p[0] >= min_change and p[best] - p[-1] >= min_change:
+        return "peak"
+    return "rising" if p[-1] >= p[0] else "falling"
+
+
+_SHAPES = {
+    "peak": "a peak below the last layer",
+    "rising": "no peak below the last layer (the curve rises to the top)",
+    "falling": "no mid-layer peak (the curve falls with depth)",
+    "flat": "no peak: the curve is flat",
+}
+
+
 def finding(table: pd.DataFrame, ssl: str = "tiny-hubert", finetuned: str = "tiny-hubert-ctc",
-            min_drop: float = 0.01) -> str:
-    """Plain sentences: does ``ssl`` peak below its last layer, and did fine-tuning change mainly the top?"""
+            min_change: float = 0.02) -> str:
+    """Plain sentences: does ``ssl`` peak in its middle layers, and did fine-tuning change mainly the top?
+
+    See :func:`probe_shape` for what counts as a peak.
+    """
     out = []
     summ = summary(table).set_index("subject")
     for s in (ssl, finetuned, "tiny-w2v2-ctc"):
         if s in summ.index:
             r = summ.loc[s]
-            shape = ("a peak below the last layer" if r.drop_best_to_last >= min_drop and r.best_probe_layer < r.layers
-                     else "no peak below the last layer (the curve rises to the top or is flat)")
+            curve = table[table.subject == s].sort_values("layer")["probe"]
+            shape = probe_shape(curve, min_change)
+            spread = f" (all layers within {curve.max() - curve.min():.3f})" if shape == "flat" else ""
             out.append(f"{s}: phone probe best at layer {int(r.best_probe_layer)} of {int(r.layers)} ({r.best_probe:.3f}), "
-                       f"last layer {r.last_probe:.3f} — {shape}.")
+                       f"first layer {curve.iloc[0]:.3f}, last layer {r.last_probe:.3f} — {_SHAPES[shape]}{spread}.")
     t = table[table.subject == finetuned].dropna(subset=["cka_base"]) if "cka_base" in table else []
     if len(t):
         k = t.set_index("layer")["cka_base"]

@@ -25,8 +25,21 @@ def test_summary_and_finding_tell_a_mid_layer_peak_from_a_rising_curve():
     assert summ.loc["tiny-hubert", "drop_best_to_last"] == pytest.approx(0.2)
     assert summ.loc["tiny-w2v2-ctc", "best_probe_layer"] == 4
     text = L.finding(table)
-    assert "tiny-hubert: phone probe best at layer 2 of 4 (0.800), last layer 0.600 — a peak below" in text
-    assert "tiny-w2v2-ctc: phone probe best at layer 4 of 4 (0.900), last layer 0.900 — no peak" in text
+    assert "tiny-hubert: phone probe best at layer 2 of 4 (0.800), first layer 0.500, last layer 0.600 — a peak" in text
+    assert "tiny-w2v2-ctc: phone probe best at layer 4 of 4 (0.900), first layer 0.500, last layer 0.900 — no peak " \
+           "below the last layer (the curve rises to the top)" in text
+
+
+@pytest.mark.parametrize("curve, shape", [
+    ([0.5, 0.7, 0.8, 0.75, 0.6], "peak"),
+    ([0.5, 0.6, 0.7, 0.8, 0.9], "rising"),
+    ([0.7, 0.65, 0.6, 0.55], "falling"),
+    ([0.597, 0.600, 0.603, 0.598, 0.595, 0.589], "flat"),  # tiny-hubert's first iteration: wiggles, not a peak
+    ([0.60, 0.63, 0.615], "rising"),  # up 0.03, then down only 0.015: not a peak
+    ([0.60, 0.60, 0.65, 0.62, 0.62], "peak"),
+])
+def test_a_peak_must_stand_above_both_ends_by_more_than_the_noise(curve, shape):
+    assert L.probe_shape(curve, min_change=0.02) == shape
 
 
 def test_finding_reports_where_fine_tuning_changed_the_model():
