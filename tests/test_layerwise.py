@@ -129,3 +129,38 @@ def test_plot_draws_one_panel_per_measure_and_rejects_unknown_ones():
     with pytest.raises(ValueError, match="Unknown measures"):
         L.plot(table, measures=("accuracy",))
 
+
+
+def test_a_record_is_saved_as_json_figure_and_model_card_sections(tmp_path):
+    import json
+    import shutil
+
+    from course.cli import save_layerwise
+    from course.models import SHIPPED_DIR
+
+    table = _table({"mfcc": [0.69], "tiny-hubert": [0.5, 0.7, 0.8, 0.75, 0.6], "tiny-hubert-ctc": [0.5, 0.6, 0.7, 0.8, 0.9]})
+    record = {"settings": {"n_train": 3}, "finding": L.finding(table), "table": json.loads(table.to_json(orient="records"))}
+    for name in ("tiny-hubert", "tiny-hubert-ctc"):  # the cards are rewritten: work on copies
+        (tmp_path / name).mkdir()
+        for f in ("config.json", "metrics.json"):
+            shutil.copy(SHIPPED_DIR / name / f, tmp_path / name / f)
+    save_layerwise(record, json_path=tmp_path / "r.json", plot_path=tmp_path / "r.png", into_cards=True,
+                   shipped_dir=tmp_path)
+    assert json.loads((tmp_path / "r.json").read_text())["finding"] == record["finding"]
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    for name in ("tiny-hubert", "tiny-hubert-ctc"):
+        card = (tmp_path / name / "README.md").read_text()
+        assert "Layer-wise analysis" in card and "a peak below the last layer" in card
+
+
+def test_the_recorded_comparison_covers_the_default_subjects_and_is_in_the_docs():
+    from pathlib import Path
+
+    table = L.recorded("tiny-hubert")
+    assert set(L.DEFAULT_SUBJECTS) <= set(table.subject)
+    assert table.attrs["finding"] == L.finding(table), "the recorded finding must follow from the recorded table"
+    assert table.equals(L.recorded("tiny-hubert-ctc")), "both model cards record the same comparison"
+    docs = (Path(__file__).parent.parent / "docs" / "models.md").read_text()
+    assert table.attrs["finding"] in docs, "docs/models.md should quote the recorded finding"
+    with pytest.raises(FileNotFoundError, match="speech-course models layerwise --record"):
+        L.recorded("tiny-whisper")
