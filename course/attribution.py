@@ -348,7 +348,13 @@ def word_spans(words: Sequence, n: int, rate: float = 16000) -> list[range]:
 
     A word ``[start, end)`` (seconds) owns the elements whose centre ``(i + 0.5) / rate`` lies inside it; a word
     shorter than one element gets the element containing its midpoint (:func:`course.frames.segment_frames`).
+    A word that starts at or after the end of the signal has no element: ``ValueError`` (as
+    :func:`course.context_mixing.word_spans`), rather than silently attributing the last element to it.
     """
+    for w in words:
+        if round(w.start * rate, 9) >= n:
+            raise ValueError(f"Word {getattr(w, 'label', '')!r} starts at {w.start:.3f} s, after the end of the "
+                             f"signal ({n} elements at {rate:g} per second): are the words from another utterance?")
     return [segment_frames(w.start, w.end, n, 1.0 / rate) for w in words]
 
 

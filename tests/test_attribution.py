@@ -179,6 +179,8 @@ def test_word_spans_use_the_centre_convention_and_survive_float_noise():
     assert spans[1] == range(0, 1), "a word shorter than a sample gets the sample holding its midpoint"
     assert spans[2] == range(16000, 20000), "clipped to the signal"
     assert A.word_spans([Interval(0.51, 0.57, "w")], 100, 50) == [range(25, 28)], "frames: course.frames convention"
+    with pytest.raises(ValueError, match="after the end of the signal"):
+        A.word_spans([Interval(2.0, 2.5, "gone")], 20000, 16000)  # 1.25 s of audio: this word is not in it
 
 
 def test_word_ablation_matches_captum_feature_ablation_and_hand_values():
