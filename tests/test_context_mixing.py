@@ -75,6 +75,25 @@ def tiny_whisper():
 
 
 @pytest.fixture(scope="module")
+def tiny_hubert():
+    """Post-LN (as tiny-hubert, HuBERT Base, wav2vec2-base): each layer ends in its own layer norm."""
+    from transformers import HubertModel, Wav2Vec2FeatureExtractor
+
+    from course.training import hubert_config
+
+    torch.manual_seed(0)
+    cfg = hubert_config()
+    cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size = 3, 32, 2, 64
+    cfg.conv_dim, cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups = (32,) * 7, 16, 4
+    cfg._attn_implementation = "eager"
+    model = HubertModel(cfg).eval()
+    for k, layer in enumerate(model.encoder.layers):
+        _shuffle_norm(layer.layer_norm, 10 + k)
+        _shuffle_norm(layer.final_layer_norm, 20 + k)
+    return model, Wav2Vec2FeatureExtractor(return_attention_mask=True)
+
+
+@pytest.fixture(scope="module")
 def audio():
     return (0.1 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32)
 
@@ -262,8 +281,8 @@ def test_value_zeroing_errors():
 # Value zeroing on the model families
 
 
-def test_encoder_layers_reproduce_the_model_and_batched_equals_the_loop(tiny_ctc, tiny_whisper, audio):
-    for model, processor in (tiny_ctc, tiny_whisper):
+def test_encoder_layers_reproduce_the_model_and_batched_equals_the_loop(tiny_ctc, tiny_whisper, tiny_hubert, audio):
+    for model, processor in (tiny_ctc, tiny_whisper, tiny_hubert):
         run = run_encoder(model, processor, audio)
         n_layers = len(run.attentions)
         whisper = model.config.model_type == "whisper"
