@@ -825,9 +825,12 @@ def layerwise_card_section(record: dict) -> str:
 
     from course.layerwise import to_markdown
 
-    return (f"{record['finding']}\n\nMeasured with `speech-course models layerwise` ({record['settings']}); "
+    settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
+    return (f"{record['finding']}\n\nMeasured with `speech-course models layerwise` ({settings}); "
             "probe = frame-level linear phone probe trained on training speakers, tested on held-out speakers; "
-            "ABX = phone ABX error on held-out speakers; CKA = linear CKA with 39-d MFCC frames.\n\n"
+            "ABX = phone ABX error on held-out speakers; cka_mfcc = linear CKA with 39-d MFCC frames; "
+            "cka_base = linear CKA of a fine-tuned model's layer with the same layer of the model it started from "
+            "(tiny-hubert-ctc vs tiny-hubert).\n\n"
             + to_markdown(pd.DataFrame(record["table"])) + "\n")
 
 
