@@ -175,21 +175,11 @@ def _load_split(corpus: Corpus, split: str, kind: str | None = None) -> tuple[li
     return utts, [u.waveform for u in utts]
 
 
-def train_w2v2_ctc(out: Path, steps: int = 4500, batch_size: int = 8, seed: int = SEED) -> None:
-    """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones."""
-    from transformers import Wav2Vec2ForCTC
-
-    _seed_everything(seed)
-    corpus = large_corpus()
-    utts, waves = _load_split(corpus, "train")
-    phones = sorted({p.label for u in utts for p in u.phones})
-    processor = _phone_processor(phones)
-    model = Wav2Vec2ForCTC(w2v2_config(len(phones) + 2))
-    model.config.id2label = None
+def _phone_ctc_loss(model, processor, utts: list, waves: list[np.ndarray],  # noqa: ANN001
+                    rng: np.random.Generator) -> Callable[[list[int]], torch.Tensor]:
+    """The training loss of both phone recognisers (``tiny-w2v2-ctc``, ``tiny-hubert-ctc``): CTC on the phone
+    sequence of a batch of utterances, with white noise added to 30 % of the batches."""
     labels = [processor.tokenizer(" ".join(p.label for p in u.phones)).input_ids for u in utts]
-    _log(f"tiny-w2v2-ctc: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
-         f"{len(utts)} training utterances, {len(phones)} phones")
-    rng = np.random.default_rng(seed)
 
     def loss_of_batch(idx: list[int]) -> torch.Tensor:
         inputs = processor.feature_extractor([waves[i] for i in idx], sampling_rate=16000, padding=True,
@@ -201,6 +191,25 @@ def train_w2v2_ctc(out: Path, steps: int = 4500, batch_size: int = 8, seed: int 
         target = lab.input_ids.masked_fill(lab.attention_mask == 0, -100)
         return model(x, attention_mask=inputs.attention_mask, labels=target).loss
 
+    return loss_of_batch
+
+
+def train_w2v2_ctc(out: Path, steps: int = 4500, batch_size: int = 8, seed: int = SEED) -> None:
+    """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones."""
+    from transformers import Wav2Vec2ForCTC
+
+    _seed_everything(seed)
+    corpus = large_corpus()
+    utts, waves = _load_split(corpus, "train")
+    phones = sorted({p.label for u in utts for p in u.phones})
+    processor = _phone_processor(phones)
+    model = Wav2Vec2ForCTC(w2v2_config(len(phones) + 2))
+    model.config.id2label = None
+    _log(f"tiny-w2v2-ctc: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
+         f"{len(utts)} training utterances, {len(phones)} phones")
+    rng = np.random.default_rng(seed)
+
+    loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng)
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1.5e-3, warmup=400,
               lengths=np.array([len(w) for w in waves]))
     _save_half(model, processor, out)
@@ -466,18 +475,19 @@ def _hubert_batch(fe, waves: list[np.ndarray], labels: list[np.ndarray], idx: li
     return inputs, y
 
 
-def layer_features(model, fe, waves: list[np.ndarray], layer: int, batch_size: int = 16) -> list[np.ndarray]:  # noqa: ANN001
-    """One layer's hidden states (n_frames, dim) for every waveform: the input of HuBERT's second-iteration k-means."""
-    from course.features import encode
+def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk: int = 256) -> list[np.ndarray]:  # noqa: ANN001
+    """One layer's hidden states (n_frames, dim) for every waveform: the input of HuBERT's second-iteration k-means.
 
-    model.eval()
-    order = np.argsort([-len(w) for w in waves], kind="stable")
-    out: list[np.ndarray | None] = [None] * len(waves)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        for i, (h, _) in zip(idx, encode(model, fe, [waves[i] for i in idx])):
-            out[i] = h[layer].copy()
-    return out  # type: ignore[return-value]
+    :func:`course.features.extract` on chunks of ``chunk`` waveforms, keeping only ``layer``, so memory holds one
+    chunk's hidden states of every layer at a time.
+    """
+    from course.features import extract
+
+    out = []
+    for start in range(0, len(waves), chunk):
+        reps = extract(model, processor, waves[start:start + chunk], progress=False)
+        out += [r.hidden_states[layer].copy() for r in reps]
+    return out
 
 
 def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = SEED,
@@ -510,7 +520,6 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
     else:
         _log(f"tiny-hubert: k-means targets ({HUBERT_CLUSTERS} clusters) on layer {target_layer} of {targets_from}")
         model, fe0 = load_model(targets_from)
-        model.train()
         feats = layer_features(model, fe0, waves, target_layer)
     centroids, mean, std = fit_cluster_targets(feats, seed=seed)
     labels = [assign_clusters(f, centroids, mean, std) for f in feats]
@@ -588,20 +597,10 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
     missing = model.hubert.load_state_dict(ssl.state_dict(), strict=False)
     assert not missing.missing_keys, missing.missing_keys
     model.freeze_feature_encoder()
-    labels = [processor.tokenizer(" ".join(p.label for p in u.phones)).input_ids for u in utts]
     _log(f"tiny-hubert-ctc: fine-tuning {init_from} on {len(utts)} utterances, {len(phones)} phones")
     rng = np.random.default_rng(seed)
 
-    def loss_of_batch(idx: list[int]) -> torch.Tensor:
-        inputs = processor.feature_extractor([waves[i] for i in idx], sampling_rate=16000, padding=True,
-                                             return_attention_mask=True, return_tensors="pt")
-        x = inputs.input_values
-        if rng.random() < 0.3:
-            x = _add_noise(x, rng) * inputs.attention_mask
-        lab = processor.tokenizer.pad({"input_ids": [labels[i] for i in idx]}, return_tensors="pt")
-        target = lab.input_ids.masked_fill(lab.attention_mask == 0, -100)
-        return model(x, attention_mask=inputs.attention_mask, labels=target).loss
-
+    loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng)
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=300,
               lengths=np.array([len(w) for w in waves]))
     _save_half(model, processor, out)
