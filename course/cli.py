@@ -94,48 +94,18 @@ def _models_bench(args: argparse.Namespace) -> int:
 
 
 def _models_layerwise(args: argparse.Namespace) -> int:
-    import json
-
     from course import layerwise as L
 
     table = L.layerwise_comparison(args.subjects or L.DEFAULT_SUBJECTS, n_train=args.n_train,
                                    n_heldout=args.n_heldout)
-    text = L.finding(table)
+    record = L.to_record(table)
     print(L.to_markdown(table))
     print()
     print(L.summary(table).round(3).to_string(index=False))
     print()
-    print(text)
-    record = {"settings": table.attrs["settings"], "finding": text,
-              "table": json.loads(table.to_json(orient="records", double_precision=4))}
-    save_layerwise(record, json_path=args.json, plot_path=args.plot, into_cards=args.record)
+    print(record["finding"])
+    L.save_record(record, json_path=args.json, plot_path=args.plot, into_cards=args.record)
     return 0
-
-
-def save_layerwise(record: dict, json_path: Path | None = None, plot_path: Path | None = None,
-                   into_cards: bool = False, shipped_dir: Path | None = None) -> None:
-    """Write a layer-wise record (settings, finding, table) as JSON, as a figure, and into the HuBERT model cards."""
-    import json
-
-    import pandas as pd
-
-    from course import layerwise as L
-
-    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    if json_path:
-        Path(json_path).write_text(text)
-    if plot_path:
-        L.plot(pd.DataFrame(record["table"]), path=plot_path)
-        print(f"figure: {plot_path}")
-    if into_cards:
-        from course.models import SHIPPED_DIR
-        from course.training import write_model_card
-
-        for name in ("tiny-hubert", "tiny-hubert-ctc"):
-            out = (shipped_dir or SHIPPED_DIR) / name
-            (out / "layerwise.json").write_text(text)
-            write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
-            print(f"recorded in {out / 'README.md'}")
 
 
 def _benchmarks_cli():  # noqa: ANN202

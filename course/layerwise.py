@@ -20,6 +20,7 @@ the numbers are recorded in ``docs/models.md`` and in the self-supervised models
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -275,6 +276,39 @@ def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", 
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def to_record(table: pd.DataFrame) -> dict:
+    """The comparison as a JSON-ready record: ``settings``, ``finding`` (:func:`finding`) and ``table`` (rows)."""
+    import json
+
+    return {"settings": table.attrs["settings"], "finding": finding(table),
+            "table": json.loads(table.to_json(orient="records", double_precision=4))}
+
+
+def save_record(record: dict, json_path: str | Path | None = None, plot_path: str | Path | None = None,
+                into_cards: bool = False, shipped_dir: str | Path | None = None) -> None:
+    """Write a record as JSON, as a figure (:func:`plot`), and beside both HuBERT models, whose cards then show it.
+
+    With ``into_cards`` the record goes to ``<shipped_dir>/<name>/layerwise.json`` (default: the shipped models),
+    where :func:`recorded` reads it, and each model card is rewritten.
+    """
+    import json
+
+    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    if json_path:
+        Path(json_path).write_text(text)
+    if plot_path:
+        plot(pd.DataFrame(record["table"]), path=plot_path)
+        print(f"figure: {plot_path}")
+    if into_cards:
+        from course.training import write_model_card
+
+        for name in ("tiny-hubert", "tiny-hubert-ctc"):
+            out = Path(shipped_dir or SHIPPED_DIR) / name
+            (out / "layerwise.json").write_text(text)
+            write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
+            print(f"recorded in {out / 'README.md'}")
 
 
 def recorded(name: str = "tiny-hubert") -> pd.DataFrame:

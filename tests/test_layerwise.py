@@ -135,7 +135,6 @@ def test_a_record_is_saved_as_json_figure_and_model_card_sections(tmp_path):
     import json
     import shutil
 
-    from course.cli import save_layerwise
     from course.models import SHIPPED_DIR
 
     table = _table({"mfcc": [0.69], "tiny-hubert": [0.5, 0.7, 0.8, 0.75, 0.6], "tiny-hubert-ctc": [0.5, 0.6, 0.7, 0.8, 0.9]})
@@ -144,7 +143,7 @@ def test_a_record_is_saved_as_json_figure_and_model_card_sections(tmp_path):
         (tmp_path / name).mkdir()
         for f in ("config.json", "metrics.json"):
             shutil.copy(SHIPPED_DIR / name / f, tmp_path / name / f)
-    save_layerwise(record, json_path=tmp_path / "r.json", plot_path=tmp_path / "r.png", into_cards=True,
+    L.save_record(record, json_path=tmp_path / "r.json", plot_path=tmp_path / "r.png", into_cards=True,
                    shipped_dir=tmp_path)
     assert json.loads((tmp_path / "r.json").read_text())["finding"] == record["finding"]
     assert (tmp_path / "r.png").stat().st_size > 10_000
