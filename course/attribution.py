@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from course.frames import segment_frames
+from course.frames import segment_frames, starts_after_end
 
 #: Integration rules of :func:`integrated_gradients` (captum's names).
 IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -352,7 +352,7 @@ def word_spans(words: Sequence, n: int, rate: float = 16000) -> list[range]:
     :func:`course.context_mixing.word_spans`), rather than silently attributing the last element to it.
     """
     for w in words:
-        if round(w.start * rate, 9) >= n:
+        if starts_after_end(w.start, n, 1.0 / rate):
             raise ValueError(f"Word {getattr(w, 'label', '')!r} starts at {w.start:.3f} s, after the end of the "
                              f"signal ({n} elements at {rate:g} per second): are the words from another utterance?")
     return [segment_frames(w.start, w.end, n, 1.0 / rate) for w in words]

@@ -45,7 +45,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from course.frames import FRAME_SECONDS, segment_frames
+from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
 
 Span = tuple[int, int]
 
@@ -80,7 +80,7 @@ def word_spans(words: Sequence, n_frames: int, frame_seconds: float = FRAME_SECO
         raise ValueError(f"n_frames must be positive, got {n_frames}.")
     spans = []
     for w in words:
-        if round(w.start / frame_seconds, 9) >= n_frames:
+        if starts_after_end(w.start, n_frames, frame_seconds):
             raise ValueError(f"Word {w.label!r} starts at {w.start:.3f} s, after the last of the {n_frames} frames.")
         r = segment_frames(w.start, w.end, n_frames, frame_seconds)
         spans.append((r.start, r.stop))

@@ -91,6 +91,15 @@ def _in_frames(t: float, frame_seconds: float) -> float:
     return round(t / frame_seconds, _EPS_DIGITS)
 
 
+def starts_after_end(start: float, n_frames: int, frame_seconds: float = FRAME_SECONDS) -> bool:
+    """Whether a segment starting at ``start`` seconds starts at or after the end of the last of ``n_frames`` frames.
+
+    Such a segment has no frame: :func:`segment_frames` would clip it onto the last frame, so callers leave it out
+    (:func:`frame_labels`) or refuse it (the word spans of context mixing and attribution).
+    """
+    return _in_frames(start, frame_seconds) >= n_frames
+
+
 def frame_labels(
     intervals: Sequence[Interval], n_frames: int, frame_seconds: float = FRAME_SECONDS, silence: str = ""
 ) -> list[str]:
@@ -125,7 +134,7 @@ def frame_labels(
     labels = [silence] * n_frames
     late = []  # intervals that own no frame centre: applied last, so they keep their one frame
     for iv in intervals:
-        if _in_frames(iv.start, frame_seconds) >= n_frames:
+        if starts_after_end(iv.start, n_frames, frame_seconds):
             continue
         frames = segment_frames(iv.start, iv.end, n_frames, frame_seconds)
         if not _in_frames(iv.start, frame_seconds) <= frames.start + 0.5 < _in_frames(iv.end, frame_seconds):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from course.frames import (conv_receptive_field, duration_stats, frame_labels, num_frames, pool_segments,
+from course.frames import (conv_receptive_field, starts_after_end, duration_stats, frame_labels, num_frames, pool_segments,
                            segment_frames, time_to_frame)
 from course.textgrid import Interval
 
@@ -133,3 +133,9 @@ def test_duration_stats_per_label_in_ms():
     assert len(duration_stats([])) == 0
     with pytest.raises(ValueError, match="tier"):
         duration_stats(utts, tier="syllables")
+
+
+def test_a_segment_starting_on_the_end_of_the_last_frame_has_no_frame():
+    assert starts_after_end(0.58, 29)  # 0.58 / 0.02 = 28.999999999999996: float noise must not give it frame 28
+    assert not starts_after_end(0.5799, 29)
+    assert starts_after_end(1.25, 20000, 1 / 16000) and not starts_after_end(1.2499, 20000, 1 / 16000)
