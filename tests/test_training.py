@@ -1,0 +1,65 @@
+"""The pieces of the training recipes that are not exercised by loading the shipped models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import Wav2Vec2ForCTC
+
+from course.frames import frame_labels
+from course.textgrid import Interval
+from course.training import _phone_ctc_loss, _phone_processor, _speed_perturb, phone_frame_targets, w2v2_config
+
+
+def _peak_hz(x: np.ndarray, sr: int = 16000) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / sr)[spectrum.argmax()])
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.0, 1.1])
+def test_speed_perturbation_scales_duration_and_frequency(factor):
+    t = np.arange(16000) / 16000
+    wave = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    out = _speed_perturb(wave, factor)
+    assert out.dtype == np.float32
+    assert abs(len(out) - len(wave) / factor) <= 1
+    assert abs(_peak_hz(out) - 200 * factor) < 3  # faster playback raises the pitch by the same factor
+
+
+class _Utt:
+    def __init__(self, phones):
+        self.phones = phones
+
+
+def test_phone_frame_targets_follow_the_alignment_at_each_speed():
+    vocab = {"<pad>": 0, "<unk>": 1, "a": 2, "b": 3}
+    utt = _Utt([Interval(0.10, 0.30, "a"), Interval(0.30, 0.50, "b")])
+    target = phone_frame_targets([utt, utt], [1.0, 1.25], [30, 24], 32, vocab)
+    assert target.shape == (2, 32) and target.dtype == torch.long
+    silence = 2
+    expected = [{"a": 0, "b": 1, "": silence}[x] for x in frame_labels(utt.phones, 30)]
+    assert target[0, :30].tolist() == expected
+    assert target[0, 5:15].tolist() == [0] * 10 and target[0, 15:25].tolist() == [1] * 10
+    # at 1.25 times the speed the phones last 0.16 s and start at 0.08 s
+    assert target[1, 4:12].tolist() == [0] * 8 and target[1, 12:20].tolist() == [1] * 8
+    assert target[1, :4].tolist() == [silence] * 4
+    assert (target[0, 30:] == -100).all() and (target[1, 24:] == -100).all()  # padding is ignored
+
+
+def test_auxiliary_phone_loss_fades_out_into_pure_ctc(small_corpus):
+    utts = list(small_corpus.utterances(split="train"))[:2]
+    waves = [u.waveform for u in utts]
+    processor = _phone_processor(sorted({p.label for u in utts for p in u.phones}))
+    torch.manual_seed(0)
+    model = Wav2Vec2ForCTC(w2v2_config(len(processor.tokenizer.get_vocab()))).eval()  # eval: no masking/dropout
+    head = torch.nn.Linear(model.config.hidden_size, len(processor.tokenizer.get_vocab()) - 1)
+    plain = _phone_ctc_loss(model, processor, utts, waves, np.random.default_rng(1), speed=0.1)
+    aux = _phone_ctc_loss(model, processor, utts, waves, np.random.default_rng(1), speed=0.1, aux_head=head,
+                          aux_steps=2)
+    with torch.no_grad():
+        losses = [(plain([0, 1]).item(), aux([0, 1]).item()) for _ in range(3)]
+    # weight 1, then 0.5: the frame-level cross-entropy (about log 60 for an untrained head) is added
+    assert losses[0][1] > losses[0][0] + 1.0
+    assert losses[0][1] - losses[0][0] > losses[1][1] - losses[1][0] > 0.5
+    assert losses[2][1] == pytest.approx(losses[2][0], abs=1e-6)  # faded out: pure CTC, same batches and noise
