@@ -18,7 +18,7 @@ from course.training import _homophone_correct, classify, transcribe_phones, tra
 
 
 def _expect_failure_if_recorded_below_target(request, name: str) -> None:
-    """A checkpoint whose own metrics.json records a missed target is an expected failure (issue 3 open).
+    """A checkpoint whose own metrics.json records a missed target is an expected failure (none does at present).
 
     A checkpoint that records its targets as met must meet them here, measured afresh.
     """
