@@ -246,9 +246,9 @@ def _phone_ctc_loss(model, processor, utts: list, waves: list[np.ndarray],  # no
             x = _add_noise(x, rng) * inputs.attention_mask
         lab = processor.tokenizer.pad({"input_ids": [labels[i] for i in idx]}, return_tensors="pt")
         target = lab.input_ids.masked_fill(lab.attention_mask == 0, -100)
-        out = model(x, attention_mask=inputs.attention_mask, labels=target, output_hidden_states=aux_head is not None)
         weight = max(0.0, 1 - calls[0] / aux_steps) if aux_head is not None and aux_steps else 0.0
         calls[0] += 1
+        out = model(x, attention_mask=inputs.attention_mask, labels=target, output_hidden_states=weight > 0)
         if weight == 0.0:
             return out.loss
         n_frames = model._get_feat_extract_output_lengths(inputs.attention_mask.sum(-1))
@@ -281,12 +281,13 @@ def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int 
          f"{len(utts)} training utterances, {len(phones)} phones")
     rng = np.random.default_rng(seed)
     hidden = model.config.hidden_size
-    aux_head = torch.nn.Sequential(torch.nn.LayerNorm(hidden), torch.nn.Linear(hidden, len(phones) + 1))
     aux_steps = int(aux_fraction * steps)
+    aux_head = (torch.nn.Sequential(torch.nn.LayerNorm(hidden), torch.nn.Linear(hidden, len(phones) + 1))
+                if aux_steps else None)
 
-    loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng, speed=speed,
-                                    aux_head=aux_head if aux_steps else None, aux_steps=aux_steps)
-    trained = torch.nn.ModuleList([model, aux_head]) if aux_steps else model
+    loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng, speed=speed, aux_head=aux_head,
+                                    aux_steps=aux_steps)
+    trained = model if aux_head is None else torch.nn.ModuleList([model, aux_head])  # the head is trained, not saved
     _optimise(trained, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr, warmup=400,
               lengths=np.array([len(w) for w in waves]))
     _save_half(model, processor, out)
