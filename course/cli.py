@@ -54,8 +54,20 @@ def _setup(args: argparse.Namespace) -> int:
 
     out = build_corpus(None, progress=not args.quiet)
     print(f"Corpus ready: {out}")
+    if _doctor(args) != 0:
+        print("Setup is not complete: fix what failed above, then run  speech-course doctor", file=sys.stderr)
+        return 1
     print("Start the course with:  jupyter lab exercises/")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from course.doctor import diagnose, report
+
+    checks = diagnose(models=not getattr(args, "no_models", False))
+    print("Checking what the course loads:")
+    print(report(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _models_list(args: argparse.Namespace) -> int:
@@ -137,9 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("setup", help="prepare everything the course needs offline (builds the default corpus)",
-                       description="Build the default corpus (if missing) so the notebooks run offline.")
+                       description="Build the default corpus (if missing) so the notebooks run offline, then run "
+                                   "'speech-course doctor' (exit status 1 if a check fails).")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_setup)
+
+    d = sub.add_parser("doctor", help="check that torch, torchaudio, soundfile, eSpeak NG and the models load",
+                       description="Load every compiled piece the course needs (torch, torchaudio's MFCC, "
+                                   "soundfile, the eSpeak NG library, the shipped models) and, for each one that "
+                                   "fails, say which package and versions are at fault and the command that fixes "
+                                   "it. Exit status 1 if any check fails. 'speech-course setup' ends with it.")
+    d.add_argument("--no-models", action="store_true", help="skip loading the shipped models (faster)")
+    d.set_defaults(func=_doctor)
 
     corpus = sub.add_parser("corpus", help="build, inspect and check the synthetic speech corpus",
                             description="The synthetic speech corpus with exact word and phone alignments.")

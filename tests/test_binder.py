@@ -1,6 +1,7 @@
 """binder/, repo2docker's configuration for mybinder.org: static checks, postBuild run twice, a Binder-like install.
 
-* The files parse the way repo2docker reads them, the torch/torchaudio pins agree with pyproject.toml, runtime.txt
+* The files parse the way repo2docker reads them, the torch/torchaudio pins agree with pyproject.toml and the tested
+  pair (requirements.txt is generated from requirements.lock: tests/test_environment.py), runtime.txt
   names a Python that repo2docker and the course support, postBuild and start are executable bash scripts.
 * postBuild runs twice in an isolated Python prefix (a fresh virtual environment that sees this environment's
   packages): it must succeed both times, leave nbgrader's learner extension on and the instructor ones off, and the
@@ -103,8 +104,10 @@ def test_requirements_use_the_cpu_wheels_and_install_the_course():
 def test_pins_agree_with_pyproject():
     _, reqs, _ = binder_requirements()
     declared = {Requirement(d).name: Requirement(d) for d in pyproject()["project"]["dependencies"]}
-    torch, torchaudio = pinned(reqs["torch"]), pinned(reqs["torchaudio"])
-    assert torch.public == torchaudio.public, "torchaudio X.Y.Z is built against torch X.Y.Z"
+    from course.doctor import TESTED
+
+    for name, version in TESTED.items():  # the tested pair (torchaudio 2.11.1 is built for torch >= 2.13)
+        assert pinned(reqs[name]).public == version, f"binder pins {reqs[name]}, the tested pair is {TESTED}"
     for name, req in reqs.items():
         if name in declared:
             for spec in req.specifier:
