@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from system_packages import require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("COURSE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
@@ -35,18 +36,18 @@ RUN_TIMEOUT_S = 420  # one notebook's "Run All Cells" (02_probing: under a minut
 
 RETRIES: list[str] = []  # runs that stalled and were restarted (reported in memory.json and the test output)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium; "
-                                                "CI's .ci/run installs it)"),
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install -e '.[dev]')"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium():
+    """Debian's Chromium and Playwright: skipped without them, failed under CI (tests/system_packages.py)."""
+    return require_chromium()
 
 
 def _free_port() -> int:
@@ -153,7 +154,7 @@ def lab(tmp_path_factory):
 def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM)
+        b = p.chromium.launch(executable_path=require_chromium())
         try:
             yield b
         finally:

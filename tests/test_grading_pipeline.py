@@ -17,8 +17,8 @@ import pytest
 from course.cli import main
 from course.grading.assignments import prepare_assignment
 from course.grading.notebooks import hidden_lines, leaks, read_notebook, solution_notebook, write_notebook
-from course.grading.sandbox import bwrap_path
 from grading_cases import cases, write_class
+from system_packages import require_bubblewrap
 
 HERE = Path(__file__).resolve().parent
 MINI = HERE / "grading_data" / "course"
@@ -110,8 +110,8 @@ def test_feedback_is_small_even_for_megabytes_of_output(graded):
     assert page.stat().st_size < 1_000_000
 
 
-@pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed: grading runs without isolation")
 def test_student_code_sees_no_course_files_no_other_students_and_no_network(graded):
+    require_bubblewrap()
     nb = read_notebook(graded["course"] / "autograded" / "snoop" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     listing = text.split("SNOOP-LIST", 1)[1].split("\n", 1)[0]

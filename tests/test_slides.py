@@ -19,6 +19,7 @@ import pytest
 
 from course import slidefigures as sf
 from course import slides as S
+from system_packages import require_chromium
 
 ARTIFACTS = Path(os.environ.get("COURSE_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")) \
     / "slides"
@@ -27,14 +28,7 @@ TOLERATED_PLACEHOLDERS = {"context_mixing", "attribution"}
 
 
 def _browser_or_skip():
-    chromium = S.find_chromium()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install playwright; it drives the system Chromium)")
-    return chromium
+    return require_chromium()
 
 
 # --------------------------------------------------------------------------
