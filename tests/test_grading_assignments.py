@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,8 +158,14 @@ def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
     maximum = sum(c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test")
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
-        assert {"setup.sh", "run_autograder", "pyproject.toml", f"autograder/source/{a}/{a}.ipynb",
+        assert {"setup.sh", "run_autograder", "pyproject.toml", "requirements.txt", f"autograder/source/{a}/{a}.ipynb",
                 "course/grading/gradescope.py"} <= names
+        # the image gets the tested versions: the lock's pins with CPU-only PyTorch, on the tested Python
+        assert zf.read("requirements.txt").decode() == (ROOT / "binder" / "requirements.txt").read_text()
+        setup = zf.read("setup.sh").decode()
+        python = (ROOT / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
+        assert "venv/bin/pip install -r requirements.txt" in setup and f"--python {python} " in setup
+        assert re.search(r"pip install uv==\d+\.\d+\.\d+\n", setup), setup
     for case, notebook, score in (("reference", ROOT / "solutions" / f"{a}.ipynb", maximum), ("nothing", None, 0)):
         root = tmp_path / case / "autograder"
         (root / "submission").mkdir(parents=True)

@@ -2,8 +2,8 @@
 
 ``speech-course gradescope ASSIGNMENT --out FILE.zip`` writes a zip in
 Gradescope's autograder format: ``setup.sh`` (run once when Gradescope
-builds its image: installs Python, bubblewrap, the course package and the
-corpus) and ``run_autograder`` (run per submission: grades the notebook in
+builds its image: installs bubblewrap, the tested Python, the course with
+the locked versions of its dependencies (CPU-only PyTorch), and the corpus) and ``run_autograder`` (run per submission: grades the notebook in
 ``/autograder/submission`` and writes ``/autograder/results/results.json``).
 The zip also carries the ``course`` package and the assignment's source
 notebook, hidden tests included: upload it only to Gradescope.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Sequence
@@ -24,12 +25,18 @@ from typing import Sequence
 from course.grading.layout import check_course_dir, repo_root, source_notebook
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, while it builds the autograder image (network available).
+# Gradescope runs this once, as root, while it builds the autograder image (network available). It installs what the
+# course was tested with, whatever the base image's own Python: Python {python} (uv fetches it) and the pinned
+# versions of the course's lock with CPU-only PyTorch (the repository's binder/requirements.txt, in this bundle as
+# requirements.txt).
 set -euxo pipefail
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu /autograder/source
+apt-get install -y --no-install-recommends python3 python3-venv bubblewrap ca-certificates
+python3 -m venv /autograder/uv
+/autograder/uv/bin/pip install uv=={uv}
+/autograder/uv/bin/uv venv --seed --python {python} /autograder/venv
+cd /autograder/source
+/autograder/venv/bin/pip install -r requirements.txt
 /autograder/venv/bin/speech-course setup --quiet
 """
 
@@ -62,15 +69,19 @@ def build_bundle(course_dir: Path, assignment: str, out: Path) -> Path:
     course_dir = check_course_dir(course_dir)
     src = source_notebook(course_dir, assignment)
     repo = repo_root()
-    if not (repo / "pyproject.toml").is_file():
-        raise FileNotFoundError(f"No pyproject.toml in {repo}: build the bundle from a clone of the course repository.")
+    for name in ("pyproject.toml", "requirements.lock", "binder/requirements.txt", "binder/runtime.txt"):
+        if not (repo / name).is_file():
+            raise FileNotFoundError(f"No {name} in {repo}: build the bundle from a clone of the course repository.")
+    setup = SETUP_SH.format(python=(repo / "binder" / "runtime.txt").read_text().strip().removeprefix("python-"),
+                            uv=_locked_version(repo / "requirements.lock", "uv"))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        _add_text(zf, "setup.sh", SETUP_SH, executable=True)
+        _add_text(zf, "setup.sh", setup, executable=True)
         _add_text(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment), executable=True)
         _add_text(zf, "README.md", BUNDLE_README.format(assignment=assignment))
         zf.write(repo / "pyproject.toml", "pyproject.toml")
+        zf.write(repo / "binder" / "requirements.txt", "requirements.txt")
         for path in sorted((repo / "course").rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 zf.write(path, str(path.relative_to(repo)))
@@ -79,6 +90,14 @@ def build_bundle(course_dir: Path, assignment: str, out: Path) -> Path:
             if path.is_file():
                 zf.write(path, f"autograder/source/{assignment}/{path.relative_to(src.parent)}")
     return out
+
+
+def _locked_version(lock: Path, package: str) -> str:
+    """The version ``lock`` pins for ``package``."""
+    match = re.search(rf"^{re.escape(package)}==([^\s;]+)", lock.read_text(encoding="utf-8"), flags=re.M)
+    if match is None:
+        raise FileNotFoundError(f"{lock} pins no {package}: regenerate it with `python -m tools.lock`.")
+    return match.group(1)
 
 
 def _add_text(zf: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> None:
