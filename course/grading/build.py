@@ -11,13 +11,21 @@ For each assignment ``NN_topic``:
 
 Both are normalised (:func:`course.grading.notebooks.normalize`) so that a
 rebuild on the same machine gives identical bytes. ``--check`` rebuilds into
-memory and compares instead of writing; image bytes are compared by kind only,
-because font rendering and floating-point rounding differ between machines.
+memory and compares instead of writing (:func:`differences`): everything that
+is generated exactly (sources, cell metadata, structure, the learner
+notebooks, the text of every output) must be identical, while the numbers in
+executed outputs may differ within :data:`REL_TOL` / :data:`ABS_TOL`, and
+images are compared by kind only. Another CPU, BLAS library or thread count
+rounds floating point differently, and a probe accuracy can move in the third
+decimal (0.227 on one machine, 0.229 on another); a source change, a stale
+output or a retrained model that moved a number beyond that still fails.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -35,7 +43,7 @@ BUILD_CELL_TIMEOUT = 300
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build wrote (or, with ``check``, found different)."""
+    """What a build wrote (or, with ``check``, found different: ``"path: the first difference"``)."""
 
     written: tuple[str, ...]
     drifted: tuple[str, ...]
@@ -85,8 +93,15 @@ def render_assignment(course_dir: Path, assignment: str, work: Path, execute: bo
             f"solutions/{prep.notebook}": notebook_text(solution)}
 
 
+#: Numbers in executed outputs may differ between machines by this much (relative, and absolute for small values):
+#: floating-point rounding differs with the CPU, the BLAS kernels and the thread count.
+REL_TOL = 0.02
+ABS_TOL = 0.015
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def comparable(text: str) -> str:
-    """Notebook text with image payloads replaced by their MIME type (for the drift check)."""
+    """Notebook text with image payloads replaced by their MIME type."""
     nb = json.loads(text)
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
@@ -94,6 +109,49 @@ def comparable(text: str) -> str:
                 if mime.startswith("image/"):
                     out["data"][mime] = f"<{mime}>"
     return json.dumps(nb, indent=1, sort_keys=True)
+
+
+def _outputs_text(nb: dict) -> list[str]:
+    """Per cell, the text of its outputs ("" for a Markdown cell)."""
+    return [json.dumps(cell.get("outputs", []), sort_keys=True) for cell in nb.get("cells", [])]
+
+
+def _numbers_differ(a: str, b: str) -> str | None:
+    """None if ``a`` and ``b`` are the same text with numbers within tolerance, else the first difference."""
+    # numpy pads printed arrays to the widest number ("0.46  0.079" beside "0.456 0.083"): runs of spaces are one
+    words_a, words_b = ([re.sub(r" +", " ", w) for w in _NUMBER.split(s)] for s in (a, b))
+    nums_a, nums_b = _NUMBER.findall(a), _NUMBER.findall(b)
+    if words_a != words_b or len(nums_a) != len(nums_b):
+        at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        return f"text differs near {a[max(0, at - 40):at + 40]!r}"
+    for x, y in zip(nums_a, nums_b):
+        fx, fy = float(x), float(y)
+        if not math.isclose(fx, fy, rel_tol=REL_TOL, abs_tol=ABS_TOL):
+            return f"{x} became {y}"
+    return None
+
+
+def differences(old: str, new: str) -> list[str]:
+    """How a generated notebook ``new`` differs from the checked-in ``old`` beyond machine-to-machine noise.
+
+    Everything but the outputs must be identical; outputs must have the same
+    text, with numbers equal within :data:`REL_TOL` / :data:`ABS_TOL`, and
+    images of the same kind.
+    """
+    a, b = json.loads(comparable(old)), json.loads(comparable(new))
+    outs_a, outs_b = _outputs_text(a), _outputs_text(b)
+    for nb in (a, b):
+        for cell in nb.get("cells", []):
+            cell.pop("outputs", None)
+    if a != b:
+        return ["sources, metadata or cells differ"]
+    found = []
+    for i, (x, y) in enumerate(zip(outs_a, outs_b)):
+        if x != y:
+            why = _numbers_differ(x, y)
+            if why:
+                found.append(f"output of cell [{i}]: {why}")
+    return found
 
 
 def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, check: bool = False,
@@ -130,10 +188,14 @@ def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, ch
         stale = sorted(f"{d}/{p.name}" for d in ("exercises", "solutions") for p in (repo / d).glob("*.ipynb")
                        if f"{d}/{p.name}" not in expected)
     if check:
-        drifted = [name for name, text in sorted(files.items())
-                   if not (repo / name).is_file() or comparable((repo / name).read_text(encoding="utf-8"))
-                   != comparable(text)]
-        return BuildResult((), tuple(drifted + stale))
+        drifted = []
+        for name, text in sorted(files.items()):
+            found = differences((repo / name).read_text(encoding="utf-8"), text) if (repo / name).is_file() \
+                else ["missing"]
+            if found:
+                more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+                drifted.append(f"{name}: {found[0]}{more}")
+        return BuildResult((), tuple(drifted + [f"{name}: no source" for name in stale]))
     written = []
     for name, text in sorted(files.items()):
         path = repo / name
