@@ -89,9 +89,42 @@ def extraction_benchmarks(names: list[str] | None = None, n_utterances: int = 64
 # --------------------------------------------------------------------------
 # Solution notebooks: wall time and peak memory
 
-#: The course's budget for one reference solution (as tests/test_grading_assignments.py checks it).
+#: The course's budget for one reference solution, on the reference machine (below). The memory budget is checked by
+#: tests/test_grading_assignments.py; the time budget by the ``notebooks`` benchmark, after calibration.
 NOTEBOOK_MAX_SECONDS = 60
 NOTEBOOK_MAX_RSS_KB = 1_500_000
+
+#: Seconds that :func:`calibration_workload` took on the machine where the notebook budgets were set (a 2-core AMD
+#: EPYC, 2026-11-26; the feature-space linear CKA row of docs/benchmarks.md, n = 5 000, 768-d, one thread).
+REFERENCE_CALIBRATION_SECONDS = 0.214
+
+
+def calibration_workload(seed: int = 0) -> float:
+    """Seconds (best of 3) for a fixed one-thread computation: linear CKA between two 5 000 x 768 matrices.
+
+    The same machine class can differ threefold in speed (two "2-core" machines of this project did), so a wall
+    time means little without the machine's time for a fixed task. Dividing by
+    :data:`REFERENCE_CALIBRATION_SECONDS` gives the machine's slowness relative to the reference machine.
+    """
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from course.similarity import feature_space_linear_cka
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((2, 5000, 768))
+    best = float("inf")
+    with threadpool_limits(limits=1):
+        for _ in range(3):
+            start = time.perf_counter()
+            feature_space_linear_cka(x, y)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def machine_factor() -> float:
+    """How much slower this machine is than the reference machine (2.0: twice as slow)."""
+    return calibration_workload() / REFERENCE_CALIBRATION_SECONDS
 
 #: Code of a cell that prints the kernel's peak resident memory in kB (``VmHWM``, Linux).
 PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"

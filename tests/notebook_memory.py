@@ -1,6 +1,6 @@
 """Peak resident memory of a reference solution's kernel: the measurement behind the course's 1.5 GB notebook budget.
 
-The same approach as ``test_reference_solution_runs_in_under_a_minute_and_1_5_gb`` in test_grading_assignments.py:
+The same approach as ``course.bench.measure_notebook`` (used by ``test_reference_solution_runs_within_1_5_gb``):
 append a cell that prints the kernel's ``VmHWM`` (peak resident set size, from ``/proc/self/status``) and execute the
 notebook top to bottom with ``course.grading.build.execute_notebook`` (a fresh kernel, in a scratch copy of the
 assignment's data files). Run as a script it prints the Markdown table of docs/binder.md::

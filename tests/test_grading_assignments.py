@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from course.bench import NOTEBOOK_MAX_RSS_KB, measure_notebook
 from course.cli import main
-from course.grading.build import build, execute_notebook
+from course.grading.build import build
 from course.grading.layout import assignment_ids, source_notebook
 from course.grading.notebooks import graded_cells, hidden_lines, leaks, read_notebook, write_notebook
 from course.grading.variants import apply_variant, variants
@@ -33,8 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "autograder"
 ASSIGNMENTS = assignment_ids(COURSE)
 BUDGET = ["--cell-timeout", "60", "--notebook-timeout", "300"]
-#: Peak resident memory a reference solution may use (the course's notebook budget).
-MAX_RSS_KB = 1_500_000
 
 
 def test_the_course_has_the_pilot_assignment_and_each_assignment_is_graded():
@@ -50,17 +49,12 @@ def test_checked_in_exercises_and_solutions_match_the_sources():
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_solution_runs_in_under_a_minute_and_1_5_gb(assignment):
-    nb = read_notebook(ROOT / "solutions" / f"{assignment}.ipynb")
-    probe = "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
-    nb.cells.append(type(nb.cells[0])(cell_type="code", source=probe, metadata={}, outputs=[], execution_count=None,
-                                      id="probe"))
-    start = time.perf_counter()
-    execute_notebook(nb, COURSE / "source" / assignment)
-    elapsed = time.perf_counter() - start
-    peak_kb = int(nb.cells[-1].outputs[0].text)
-    assert elapsed < 60, f"{assignment} took {elapsed:.0f} s"
-    assert peak_kb < MAX_RSS_KB, f"{assignment} peaked at {peak_kb / 1e6:.2f} GB resident"
+def test_reference_solution_runs_within_1_5_gb(assignment):
+    """Memory is the same on every machine; the time budget (60 s on the reference machine) is judged by the
+    ``notebooks`` benchmark, which calibrates for the machine's speed (docs/benchmarks.md)."""
+    row = measure_notebook(ROOT / "solutions" / f"{assignment}.ipynb", COURSE / "source" / assignment)
+    assert row["peak_rss_kb"] < NOTEBOOK_MAX_RSS_KB, \
+        f"{assignment} peaked at {row['peak_rss_kb'] / 1e6:.2f} GB resident ({row['seconds']:.0f} s)"
 
 
 def without_analysis(nb):
