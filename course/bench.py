@@ -126,10 +126,6 @@ def machine_factor() -> float:
     """How much slower this machine is than the reference machine (2.0: twice as slow)."""
     return calibration_workload() / REFERENCE_CALIBRATION_SECONDS
 
-#: Code of a cell that prints the kernel's peak resident memory in kB (``VmHWM``, Linux).
-PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
-
-
 def measure_notebook(path: str | Path, data_dir: str | Path | None = None) -> dict:
     """Execute a notebook top to bottom and report its wall time and its kernel's peak resident memory.
 
@@ -154,21 +150,15 @@ def measure_notebook(path: str | Path, data_dir: str | Path | None = None) -> di
     nbclient.exceptions.CellExecutionError
         If a cell fails.
     """
-    import nbformat
-
-    from course.grading.build import execute_notebook
+    from course.grading.build import execute_measured
     from course.grading.notebooks import read_notebook
 
     path = Path(path)
     nb = read_notebook(path)
-    probe = nbformat.v4.new_code_cell(PEAK_RSS_PROBE)
-    probe.id = "peak-rss-probe"
-    nb.cells.append(probe)
     start = time.perf_counter()
-    execute_notebook(nb, Path(data_dir) if data_dir is not None else path.parent)
+    _, peak = execute_measured(nb, Path(data_dir) if data_dir is not None else path.parent)
     seconds = time.perf_counter() - start
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
-    return {"notebook": path.name, "seconds": round(seconds, 2), "peak_rss_kb": int(text.split()[0])}
+    return {"notebook": path.name, "seconds": round(seconds, 2), "peak_rss_kb": peak}
 
 
 def notebook_benchmarks(paths: list[str | Path] | None = None, course_dir: str | Path | None = None,

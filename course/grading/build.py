@@ -28,7 +28,7 @@ import math
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -43,10 +43,12 @@ BUILD_CELL_TIMEOUT = 300
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build wrote (or, with ``check``, found different: ``"path: the first difference"``)."""
+    """What a build wrote (or, with ``check``, found different: ``"path: the first difference"``), and the peak
+    resident memory in kB of each executed solution's kernel."""
 
     written: tuple[str, ...]
     drifted: tuple[str, ...]
+    peak_rss_kb: dict[str, int] = field(default_factory=dict)
 
 
 def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT) -> NotebookNode:
@@ -73,6 +75,29 @@ def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
     return nb
 
 
+#: Code of a cell that prints the kernel's peak resident memory in kB (``VmHWM``, Linux).
+PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
+
+
+def execute_measured(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT) -> tuple[NotebookNode, int]:
+    """:func:`execute_notebook`, and the kernel's peak resident memory in kB.
+
+    A cell that reads the kernel's ``VmHWM`` is appended, run last and removed again, so the returned notebook
+    is the one :func:`execute_notebook` would give.
+    """
+    import nbformat
+
+    probe = nbformat.v4.new_code_cell(PEAK_RSS_PROBE)
+    probe.id = "peak-rss-probe"
+    nb.cells.append(probe)
+    try:
+        execute_notebook(nb, data_dir, timeout)
+    finally:
+        nb.cells.remove(probe)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    return nb, int(text.split()[0])
+
+
 def _drop_stderr(nb: NotebookNode) -> NotebookNode:
     """Warnings and progress bars go to stderr and name local paths: keep them out of the repository."""
     for cell in nb.cells:
@@ -81,16 +106,20 @@ def _drop_stderr(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def render_assignment(course_dir: Path, assignment: str, work: Path, execute: bool = True) -> dict[str, str]:
-    """The generated files of one assignment: ``{"exercises/A.ipynb": text, "solutions/A.ipynb": text}``."""
+def render_assignment(course_dir: Path, assignment: str, work: Path, execute: bool = True
+                      ) -> tuple[dict[str, str], int | None]:
+    """The generated files of one assignment (``{"exercises/A.ipynb": text, "solutions/A.ipynb": text}``), and the
+    peak resident memory in kB of the kernel that executed the solution (None without ``execute``)."""
     prep = prepare_assignment(course_dir, assignment, work)
     exercise = normalize(read_notebook(prep.release), keep_outputs=False)
     solution = solution_notebook(read_notebook(prep.source), read_notebook(prep.release))
+    peak = None
     if execute:
-        solution = _drop_stderr(execute_notebook(solution, prep.data_dir))
+        solution, peak = execute_measured(solution, prep.data_dir)
+        solution = _drop_stderr(solution)
     solution = normalize(solution, keep_outputs=execute)
     return {f"exercises/{prep.notebook}": notebook_text(exercise),
-            f"solutions/{prep.notebook}": notebook_text(solution)}
+            f"solutions/{prep.notebook}": notebook_text(solution)}, peak
 
 
 #: Numbers in executed outputs may differ between machines by this much (relative, and absolute for small values):
@@ -179,9 +208,13 @@ def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, ch
     if unknown:
         raise FileNotFoundError(f"Unknown assignment(s) {', '.join(unknown)}; the course has {', '.join(known)}.")
     files: dict[str, str] = {}
+    peaks: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="speech-course-build-") as tmp:
         for a in todo:
-            files.update(render_assignment(course_dir, a, Path(tmp), execute=execute))
+            rendered, peak = render_assignment(course_dir, a, Path(tmp), execute=execute)
+            files.update(rendered)
+            if peak is not None:
+                peaks[a] = peak
     stale = []
     if not assignments:
         expected = set(files)
@@ -195,7 +228,7 @@ def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, ch
             if found:
                 more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
                 drifted.append(f"{name}: {found[0]}{more}")
-        return BuildResult((), tuple(drifted + [f"{name}: no source" for name in stale]))
+        return BuildResult((), tuple(drifted + [f"{name}: no source" for name in stale]), peaks)
     written = []
     for name, text in sorted(files.items()):
         path = repo / name
@@ -205,5 +238,5 @@ def build(course_dir: Path, repo: Path, assignments: list[str] | None = None, ch
             written.append(name)
     for name in stale:
         (repo / name).unlink()
-    return BuildResult(tuple(written + stale), ())
+    return BuildResult(tuple(written + stale), (), peaks)
 

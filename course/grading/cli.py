@@ -27,6 +27,9 @@ def _build(args: argparse.Namespace) -> int:
     course_dir = _course_dir(args)
     repo = args.repo or Path(course_dir).resolve().parent
     result = build(course_dir, Path(repo), args.assignment or None, check=args.check, execute=not args.no_execute)
+    if result.peak_rss_kb:
+        print("peak memory of each solution's kernel: "
+              + ", ".join(f"{a} {kb / 1e6:.2f} GB" for a, kb in result.peak_rss_kb.items()))
     if args.check:
         for name in result.drifted:
             print(f"drifted: {name}")
