@@ -145,9 +145,14 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("speech-course"))
 
 
-def default_corpus_dir() -> Path:
-    """Where the default corpus lives: ``<cache>/corpus``."""
-    return default_cache_dir() / "corpus"
+def default_corpus_dir(name: str = "corpus") -> Path:
+    """Where a default corpus lives: ``<cache>/<name>-v<CORPUS_VERSION>``.
+
+    The directory name carries :data:`CORPUS_VERSION`, so a cache that holds a corpus made by another version of
+    the course (an older checkout, a shared home directory) never conflicts with this one: each version builds and
+    finds its own. Directories of other versions can be deleted; they are rebuilt when needed.
+    """
+    return default_cache_dir() / f"{name}-v{CORPUS_VERSION}"
 
 
 # --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from course.corpus import DEFAULT_SIZE, LARGE_SIZE, Corpus, default_cache_dir, load_corpus
+from course.corpus import DEFAULT_SIZE, LARGE_SIZE, Corpus, default_corpus_dir, load_corpus
 from course.models import SHIPPED, SHIPPED_DIR, load_model, resolve
 from course.sentences import INTENTS, intent_name
 from course.features import mfcc_deltas
@@ -51,8 +51,8 @@ SEED = 0
 
 
 def large_corpus() -> Corpus:
-    """The training corpus (built into ``<cache>/corpus-large`` on first use)."""
-    return load_corpus(default_cache_dir() / "corpus-large", size=LARGE_SIZE, seed=0)
+    """The training corpus (built into ``<cache>/corpus-large-v<version>`` on first use)."""
+    return load_corpus(default_corpus_dir("corpus-large"), size=LARGE_SIZE, seed=0)
 
 
 def eval_corpus() -> Corpus:

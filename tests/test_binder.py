@@ -315,7 +315,9 @@ def test_binder_like_install_from_scratch(tmp_path):
         if attempt == 1:
             first = state
     assert state == first, "the second postBuild run changed the configuration"
-    assert (home / ".cache" / "speech-course" / "corpus" / "manifest.csv").is_file()
+    from course.corpus import CORPUS_VERSION
+
+    assert (home / ".cache" / "speech-course" / f"corpus-v{CORPUS_VERSION}" / "manifest.csv").is_file()
     _check_extensions(venv, venv / "bin" / "python", env)
 
     # a learner's first notebook, run the way the Binder image runs everything: through binder/start

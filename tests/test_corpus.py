@@ -294,3 +294,17 @@ def test_stale_partial_directories_of_dead_builds_are_cleaned(tmp_path):
     build_corpus(tmp_path / "c", size=14, progress=False)
     assert not stale.exists()
     assert len(load_corpus(tmp_path / "c")) == 14
+
+
+def test_default_corpus_directories_are_per_version_so_another_versions_corpus_never_blocks_setup(tmp_path,
+                                                                                               monkeypatch):
+    # A CI machine once carried a newer course's corpus in <cache>/corpus and `speech-course setup` refused it.
+    from course.corpus import CORPUS_VERSION, default_corpus_dir
+
+    monkeypatch.setenv("SPEECH_COURSE_CACHE", str(tmp_path))
+    for other in ("corpus", f"corpus-v{CORPUS_VERSION + 1}"):
+        (tmp_path / other).mkdir()
+        (tmp_path / other / "corpus.json").write_text('{"version": %d}' % (CORPUS_VERSION + 1))
+    assert default_corpus_dir() == tmp_path / f"corpus-v{CORPUS_VERSION}"
+    assert default_corpus_dir("corpus-large") == tmp_path / f"corpus-large-v{CORPUS_VERSION}"
+    assert not default_corpus_dir().exists()
