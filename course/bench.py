@@ -126,6 +126,7 @@ def machine_factor() -> float:
     """How much slower this machine is than the reference machine (2.0: twice as slow)."""
     return calibration_workload() / REFERENCE_CALIBRATION_SECONDS
 
+
 def measure_notebook(path: str | Path, data_dir: str | Path | None = None) -> dict:
     """Execute a notebook top to bottom and report its wall time and its kernel's peak resident memory.
 
