@@ -14,10 +14,11 @@ def _readme_commands() -> list[str]:
 
 
 def _ci_lines() -> list[str]:
-    """.ci/run's commands, continuation lines joined, without comments, echo, set, cd and export."""
+    """.ci/run's commands, continuation lines joined, without comments, echo, set, cd, export and the timing of its
+    phases (``SECONDS=0``, the ``phase`` function that prints the minutes elapsed, and its calls)."""
     text = re.sub(r"\\\n\s*", " ", (ROOT / ".ci" / "run").read_text())
     return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith(("#", "echo", "set ", "cd ", "export "))]
+            if line.strip() and not line.lstrip().startswith(("#", "echo", "set ", "cd ", "export ", "SECONDS=0", "phase"))]
 
 
 def test_ci_runs_exactly_the_readme_setup_and_test_commands():
