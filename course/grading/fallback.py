@@ -13,6 +13,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from course.grading.guard import unguarded
+
 
 def _same(a: Any, b: Any) -> bool:  # noqa: ANN401 - any function result
     """Equal results: arrays, tensors, tables and numbers up to float round-off, tuples, lists and dicts element
@@ -67,4 +69,4 @@ def learner_or_reference(mine: Callable, reference: Callable, examples: Sequence
             print(f"Using {module}.{name} below, because your {name} is not ready ({why}).")
             return reference
     print(f"Using your {name} below.")
-    return mine
+    return unguarded(mine)  # without the guard of a test cell

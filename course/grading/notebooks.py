@@ -242,3 +242,52 @@ def normalize(nb: NotebookNode, keep_outputs: bool) -> NotebookNode:
 def notebook_text(nb: NotebookNode) -> str:
     """The canonical text of a notebook (what is written to disk)."""
     return nbformat.writes(nb) + "\n"
+
+
+#: Names of the course's modules and helpers as the notebooks import them: a value computed from one of these in a
+#: test cell is an expected value.
+REFERENCE_NAMES = re.compile(r"^(reference|\w+_ref|lenses|metrics|cm|attribution|reference_\w+|course_\w+)$")
+#: Names that say they hold an expected value.
+EXPECTED_NAMES = re.compile(r"want|expect|exact|^_?ref\d*$|truth|correct")
+
+
+def expected_value_messages(source: str) -> list[str]:
+    """Assertion messages of the hidden tests in a test cell's ``source`` that print an expected value.
+
+    A hidden test's message should say what is wrong, not hand over the answer: an f-string message may show the
+    learner's own result, but not a value computed with the course's implementation (``reference.…``,
+    ``frames_ref.…``, a ``reference_…`` or ``course_…`` helper) or held in a name such as ``want``, ``expected``
+    or ``exact``.
+
+    Returns
+    -------
+    list of str
+        The offending messages' source text.
+    """
+    import ast
+
+    tree = ast.parse(source)
+    expected = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} if node.value else set()
+            if any(REFERENCE_NAMES.match(u) for u in used) or any(EXPECTED_NAMES.search(n) for n in names):
+                expected |= names
+        elif isinstance(node, ast.FunctionDef) and EXPECTED_NAMES.search(node.name):
+            expected.add(node.name)
+    _, hidden = split_hidden(source)
+    hidden_text = "\n".join(hidden)
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assert) and node.msg is not None):
+            continue
+        segment = ast.get_source_segment(source, node) or ""
+        if segment.splitlines()[0].strip() not in hidden_text:
+            continue  # a visible test: the learner sees its code anyway
+        shown = {n.id for part in ast.walk(node.msg) if isinstance(part, ast.FormattedValue)
+                 for n in ast.walk(part.value) if isinstance(n, ast.Name)}
+        if shown & expected or any(REFERENCE_NAMES.match(n) for n in shown):
+            found.append(ast.get_source_segment(source, node.msg) or "")
+    return found

@@ -1,0 +1,3 @@
+# Delegates: binds both names to the course's implementations (aliases).
+comprehensiveness = attribution.comprehensiveness
+sufficiency = attribution.sufficiency
