@@ -18,8 +18,12 @@ One module per concern (see ``docs/grading.md`` for the workflow):
 - :mod:`course.grading.check`       ``speech-course check``: a learner's self-check
 - :mod:`course.grading.gradescope`  Gradescope autograder bundles
 - :mod:`course.grading.bench`       ``speech-course bench-grading``
-- :mod:`course.grading.variants`    deliberately broken answers that test the tests
+- :mod:`course.grading.variants`    deliberately broken answers that test the tests, hidden block by hidden block
 - :mod:`course.grading.fallback`    notebooks keep running when an exercise is unfinished
+- :mod:`course.grading.references`  the course's implementations of every graded function
+- :mod:`course.grading.guard`       tests fail when an answer calls the course's implementation
+- :mod:`course.grading.similarity`  ``speech-course similarity``: copies, near-identical pairs, grader tampering
+- :mod:`course.grading.release`     ``speech-course release``: a learner repository for a graded class
 - :mod:`course.grading.cli`         the subcommands
 
 Importing this package is cheap (nothing heavy is imported here), so notebooks

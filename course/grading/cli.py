@@ -1,4 +1,5 @@
-"""The grading subcommands of ``speech-course``: build, grade, check, gradescope, bench-grading."""
+"""The grading subcommands of ``speech-course``: build, grade, check, gradescope, bench-grading, similarity,
+release."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def _build(args: argparse.Namespace) -> int:
 
     course_dir = _course_dir(args)
     repo = args.repo or Path(course_dir).resolve().parent
-    result = build(course_dir, Path(repo), args.assignment or None, check=args.check, execute=not args.no_execute)
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1.")
+    result = build(course_dir, Path(repo), args.assignment or None, check=args.check, execute=not args.no_execute,
+                   workers=args.workers)
     if result.peak_rss_kb:
         print("peak memory of each solution's kernel: "
               + ", ".join(f"{a} {kb / 1e6:.2f} GB" for a, kb in result.peak_rss_kb.items()))
@@ -44,8 +48,19 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_learner_release(course_dir: Path, what: str) -> None:
+    """A learner release's course directory holds the visible tests only: grading a class with it would be wrong."""
+    from course.grading.release import is_learner_release
+
+    if is_learner_release(course_dir):
+        raise ValueError(f"{course_dir} is the self-check course directory of a learner release (visible tests "
+                         f"only): {what} from the full course repository, or pass its autograder/ as --course-dir.")
+
+
 def _grade(args: argparse.Namespace) -> int:
     from course.grading.grade import GradeOptions, default_workers, grade_class
+
+    _refuse_learner_release(_course_dir(args), "grade a class")
 
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1.")
@@ -53,7 +68,7 @@ def _grade(args: argparse.Namespace) -> int:
     options = GradeOptions(course_dir=_course_dir(args), limits=_limits(args), workers=workers,
                            sandbox=args.sandbox, students=tuple(args.student or ()),
                            assignments=tuple(args.assignment or ()), record=not args.no_record,
-                           progress=not args.quiet)
+                           progress=not args.quiet, similarity=not args.no_similarity)
     grade_class(args.submissions, args.out, options)
     return 0
 
@@ -65,6 +80,11 @@ def _check(args: argparse.Namespace) -> int:
     course_dir = check_course_dir(_course_dir(args))
     assignment = args.assignment or guess_assignment(args.notebook, course_dir)
     result = check_learner_notebook(args.notebook, course_dir, assignment, _limits(args), args.sandbox)
+    from course.grading.release import learner_release_note
+
+    note = learner_release_note(course_dir)  # a learner release has visible tests only: say so before the score
+    if note:
+        print(note)
     print(report(result, assignment))
     return 0
 
@@ -72,6 +92,7 @@ def _check(args: argparse.Namespace) -> int:
 def _gradescope(args: argparse.Namespace) -> int:
     from course.grading.gradescope import build_bundle
 
+    _refuse_learner_release(_course_dir(args), "build the Gradescope bundle")
     out = build_bundle(_course_dir(args), args.assignment, args.out)
     print(f"Gradescope autograder bundle: {out}")
     return 0
@@ -82,6 +103,30 @@ def _bench(args: argparse.Namespace) -> int:
 
     print(bench_grading(_course_dir(args), args.assignment, args.submissions, args.workers, _limits(args),
                         args.sandbox))
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from course.grading.layout import repo_root
+    from course.grading.release import write_release
+
+    result = write_release(args.repo or repo_root(), args.out, binder_repo=args.binder_repo,
+                           binder_ref=args.binder_ref, force=args.force)
+    print(f"Learner release written to {result.out}: {len(result.files)} files, assignments "
+          f"{', '.join(result.assignments)}.")
+    print("Left out:")
+    for path, why in result.left_out.items():
+        print(f"  {path}: {why}")
+    print(f"Binder link: {result.binder_url}" if result.binder_url else
+          "No Binder link (pass --binder-repo OWNER/NAME to put one in the README).")
+    return 0
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    from course.grading.similarity import THRESHOLD, similarity_report
+
+    similarity_report(args.submissions, args.out, _course_dir(args),
+                      threshold=THRESHOLD if args.threshold is None else args.threshold)
     return 0
 
 
@@ -107,6 +152,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="compare instead of writing; exit status 1 if the checked-in files drifted")
     p.add_argument("--assignment", action="append", metavar="ID", help="only this assignment (repeatable)")
     p.add_argument("--no-execute", action="store_true", help="do not execute the solutions (no outputs)")
+    p.add_argument("--workers", type=int, default=2, help="solutions executed at once (default 2)")
     p.add_argument("--course-dir", type=Path, default=None,
                    help="nbgrader course directory (default: the repository's autograder/)")
     p.add_argument("--repo", type=Path, default=None,
@@ -127,6 +173,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-record", action="store_true",
                    help="do not update the course directory's gradebook.db and autograded/ folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--no-similarity", action="store_true",
+                   help="do not write OUT/similarity.csv and OUT/similarity.md (see speech-course similarity)")
     _add_run_options(g)
     g.set_defaults(func=_grade)
 
@@ -157,3 +205,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to measure (default 1 2)")
     _add_run_options(b)
     b.set_defaults(func=_bench)
+
+    m = sub.add_parser("similarity", help="flag copies of the course's code, near-identical students and answers "
+                                          "that touch the grader (information, not a verdict)",
+                       description="Compare the answer cells of SUBMISSIONS (as for grade) with the course's "
+                                   "implementations and the model answers, and every pair of students with each "
+                                   "other (code given by the release notebook set aside); flag cells that use the "
+                                   "grading machinery. Writes OUT/similarity.csv and OUT/similarity.md. Runs no "
+                                   "student code.")
+    m.add_argument("submissions", type=Path, help="folder or zip of <student_id>/<assignment_id>/<notebook>.ipynb")
+    m.add_argument("--out", type=Path, required=True, help="output folder (similarity.csv, similarity.md)")
+    m.add_argument("--threshold", type=float, default=None, metavar="SHARE",
+                   help="report scores from this share of matching code on, between 0 and 1 (default 0.8)")
+    m.add_argument("--course-dir", type=Path, default=None,
+                   help="nbgrader course directory (default: the repository's autograder/)")
+    m.set_defaults(func=_similarity)
+
+    r = sub.add_parser("release", help="write a learner repository for a graded class (no solutions, no hidden "
+                                       "tests)",
+                       description="Write a learner repository to OUT from this checkout: the course package, "
+                                   "exercises/, binder/, learner docs, a README for learners and a self-check "
+                                   "course directory with the visible tests only. Leaves out solutions/, the "
+                                   "assignment sources (hidden tests), broken answers, tests/ and instructor docs.")
+    r.add_argument("--out", type=Path, required=True, help="the folder to write (new, or empty apart from .git)")
+    r.add_argument("--binder-repo", default=None, metavar="OWNER/NAME",
+                   help="GitHub repository that will host the release: the README gets its Binder badge")
+    r.add_argument("--binder-ref", default="HEAD", metavar="REF",
+                   help="branch, tag or commit the Binder link builds (default HEAD: the default branch)")
+    r.add_argument("--force", action="store_true",
+                   help="write into a non-empty OUT: delete everything in it except .git/ first")
+    r.add_argument("--repo", type=Path, default=None,
+                   help="the course checkout to release (default: the one the course package belongs to)")
+    r.set_defaults(func=_release)

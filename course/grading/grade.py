@@ -12,7 +12,9 @@
    per-notebook wall limit;
 4. record the grades in the class gradebook (only this process writes it),
    and write ``OUT/grades.csv``, ``OUT/feedback/<student>/<assignment>/<notebook>.html``
-   and ``OUT/logs/<student>/<assignment>.log``.
+   and ``OUT/logs/<student>/<assignment>.log``;
+5. write ``OUT/similarity.csv`` and ``OUT/similarity.md`` (:mod:`course.grading.similarity`: copies of the course's
+   code, near-identical students, answers that touch the grader), for information; its failure costs no grade.
 
 Every pair yields exactly one row, whatever the submission does. Grading is
 idempotent: rows are keyed by (student, assignment) and replaced, others
@@ -82,6 +84,8 @@ class GradeOptions:
     record: bool = True
     progress: bool = True
     ensure_corpus: bool = True
+    #: Write OUT/similarity.csv and OUT/similarity.md after grading (:mod:`course.grading.similarity`).
+    similarity: bool = True
 
 
 def default_workers() -> int:
@@ -263,7 +267,20 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
     say(f"Graded {len(rows)} submission(s) ({len(todo)} executed, {options.workers} worker(s), sandbox: {mode}) "
         f"in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     say(f"Grades: {out / 'grades.csv'}   Feedback: {out / 'feedback'}")
+    if options.similarity:
+        write_similarity_report(Path(submissions), out, course_dir, say)
     return rows
+
+
+def write_similarity_report(submissions: Path, out: Path, course_dir: Path, say: Callable[[str], None]) -> None:
+    """Write the class's similarity report into ``out``; a failure is only warned about (the grades are written)."""
+    try:
+        from course.grading.similarity import similarity_report
+
+        similarity_report(submissions, out, course_dir, say=say)
+    except Exception as exc:  # noqa: BLE001 - information for the instructor must never cost a grade
+        print(f"speech-course: warning: the similarity report failed ({type(exc).__name__}: {exc}); grades.csv is "
+              "complete", file=sys.stderr)
 
 
 def _run_jobs(todo: list[Submission], prepared: dict[str, PreparedAssignment], jobs: Path, mode: str,
