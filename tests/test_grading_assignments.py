@@ -3,7 +3,7 @@ Gradescope.
 
 For each assignment in ``autograder/source``: the checked-in ``exercises/`` and ``solutions/`` match a fresh build;
 the reference solution scores full marks within the notebook budget; the unmodified release scores 0 without
-grading errors; no hidden test code reaches the grading output, the self-check or Gradescope's results. The tests
+grading errors, and run in full only its test cells fail; no hidden test code reaches the grading output, the self-check or Gradescope's results. The tests
 of the tests run every kept broken variant with each test cell split into its visible tests and its hidden block:
 every variant loses points, every test cell is failed by some variant, every hidden block by a variant that passes
 the visible tests of its cell, and the delegating variant of every answer cell (it calls the course's
@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +32,7 @@ from course.grading.build import build
 from course.grading.layout import assignment_ids, source_notebook
 from course.grading.notebooks import (expected_value_messages, graded_cells, hidden_lines, leaks, nbgrader_meta,
                                       read_notebook, write_notebook)
-from course.grading.variants import apply_variant, block_outcomes, is_delegating, variants
+from course.grading.variants import apply_variant, cell_errors, is_delegating, variant_outcomes, variants
 from grading_cases import LEAK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +72,9 @@ def test_checked_in_exercises_and_solutions_match_the_sources_and_fit_in_1_5_gb(
 def without_analysis(nb):
     """``nb`` without the cells tagged ``analysis``: the slow applications on the corpus that no test cell reads.
 
-    The reference and the release are graded in full; broken variants and the leaking student only need the cells
-    the tests depend on, which keeps the suite's time per assignment low.
+    Grading and the tests of the tests only need the cells the tests depend on, which keeps the suite's time per
+    assignment low; the drift check runs every solution in full and
+    :func:`test_an_unfinished_notebook_runs_to_the_end_and_only_its_tests_fail` every release.
     """
     nb.cells = [c for c in nb.cells if "analysis" not in c.metadata.get("tags", [])]
     return nb
@@ -104,9 +104,9 @@ def test_the_expected_value_check_finds_a_planted_message():
     assert expected_value_messages(cell) == ["f'expected {want}, got {got}'", "f'the exact value is {_exact:.3f}'"]
 
 
-def grade_in_a_copy(tmp: Path) -> tuple[dict[str, dict], Path, Path]:
+def grade_in_a_copy(tmp: Path) -> tuple[dict[tuple[str, str], dict], Path, Path]:
     """Grade ``tmp/subs`` with ``speech-course grade`` in a copy of the course directory (two workers, the suite's
-    limits); the rows of ``grades.csv`` by student, the output folder and the course copy."""
+    limits); the rows of ``grades.csv`` by (student, assignment), the output folder and the course copy."""
     course = tmp / "course"
     shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns("gradebook.db", "submitted", "autograded",
                                                                  "release", "feedback"))
@@ -114,24 +114,46 @@ def grade_in_a_copy(tmp: Path) -> tuple[dict[str, dict], Path, Path]:
     assert main(["grade", str(tmp / "subs"), "--out", str(out), "--course-dir", str(course), "--workers", "2",
                  "--quiet"] + budget()) == 0
     with open(out / "grades.csv", newline="", encoding="utf-8") as f:
-        return {r["student_id"]: r for r in csv.DictReader(f)}, out, course
+        return {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}, out, course
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory):
-    """Reference, release and a leaking student of one assignment, graded in one run of the real pipeline."""
-    a = request.param
-    tmp = tmp_path_factory.mktemp(a)
-    notebooks = {"reference": read_notebook(ROOT / "solutions" / f"{a}.ipynb"),
-                 "release": read_notebook(ROOT / "exercises" / f"{a}.ipynb")}
-    leak = without_analysis(read_notebook(ROOT / "solutions" / f"{a}.ipynb"))
-    leak.cells.insert(1, type(leak.cells[0])(cell_type="code", source=LEAK, metadata={}, outputs=[],
-                                              execution_count=None, id="leak"))
-    notebooks["leak"] = leak
-    for student, nb in notebooks.items():
-        write_notebook(nb, tmp / "subs" / student / a / f"{a}.ipynb")
+#: The assignment whose delegating variants are also graded as a class through the real pipeline.
+DELEGATING_CLASS = "00_orientation"
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """One run of the real pipeline (nbgrader, the sandbox, feedback) over the whole course, so that both workers
+    stay busy: for every assignment the reference solution with a leaking cell in front ("reference": it prints
+    every later cell's source, hidden tests included, wherever it can) and the unmodified release ("release");
+    and one student per delegating variant of :data:`DELEGATING_CLASS`.
+
+    The analysis cells are left out (no test reads them; the drift check runs them in full), so this costs about
+    one notebook's test cells per submission.
+    """
+    tmp = tmp_path_factory.mktemp("class")
+    for a in ASSIGNMENTS:
+        reference = without_analysis(read_notebook(ROOT / "solutions" / f"{a}.ipynb"))
+        reference.cells.insert(1, type(reference.cells[0])(cell_type="code", source=LEAK, metadata={}, outputs=[],
+                                                          execution_count=None, id="leak"))
+        write_notebook(reference, tmp / "subs" / "reference" / a / f"{a}.ipynb")
+        release = without_analysis(read_notebook(ROOT / "exercises" / f"{a}.ipynb"))
+        write_notebook(release, tmp / "subs" / "release" / a / f"{a}.ipynb")
+    solution = read_notebook(ROOT / "solutions" / f"{DELEGATING_CLASS}.ipynb")
+    delegating = {v.name: v for v in variants(COURSE, DELEGATING_CLASS) if is_delegating(v)}
+    for name, v in delegating.items():
+        write_notebook(without_analysis(apply_variant(solution, v)),
+                       tmp / "subs" / name / DELEGATING_CLASS / f"{DELEGATING_CLASS}.ipynb")
     rows, out, course = grade_in_a_copy(tmp)
-    return {"assignment": a, "rows": rows, "out": out, "course": course}
+    return {"rows": rows, "out": out, "course": course, "delegating": delegating}
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def graded(request, graded_class):
+    """The pooled run's rows of one assignment, by student."""
+    a = request.param
+    return {"assignment": a, "out": graded_class["out"],
+            "rows": {s: r for (s, b), r in graded_class["rows"].items() if b == a}}
 
 
 def test_reference_solution_scores_full_marks(graded):
@@ -147,20 +169,17 @@ def test_unmodified_release_scores_zero_without_grading_errors(graded):
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def blocks(request):
     """The tests of the tests: the reference and every broken variant of one assignment (without the analysis
-    cells), each test cell split into its visible tests and its hidden block (``course.grading.variants``).
+    cells), each test cell split into its visible tests and its hidden block, the runs sharing the cells above each
+    variant's answer (``course.grading.variants.variant_outcomes``).
 
-    Returns ``{"reference" | variant name: {test grade_id: BlockOutcome}}``; two notebooks run at a time.
+    Returns ``{"reference" | variant name: {test grade_id: BlockOutcome}}`` under ``"outcomes"``.
     """
     a = request.param
     source = without_analysis(read_notebook(source_notebook(COURSE, a)))
-    runs = {"reference": source, **{v.name: apply_variant(source, v) for v in variants(COURSE, a)}}
-    timeout = int(budget()[1])
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(block_outcomes, nb, source_notebook(COURSE, a).parent, timeout)
-                   for name, nb in runs.items()}
-        results = {name: f.result() for name, f in futures.items()}
+    kept = variants(COURSE, a)
+    results = variant_outcomes(source, kept, source_notebook(COURSE, a).parent, int(budget()[1]))
     tests = [c.grade_id for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test"]
-    return {"assignment": a, "outcomes": results, "tests": tests, "variants": variants(COURSE, a)}
+    return {"assignment": a, "outcomes": results, "tests": tests, "variants": kept}
 
 
 def test_reference_passes_every_visible_test_and_hidden_block(blocks):
@@ -202,9 +221,32 @@ def test_a_delegating_variant_of_every_graded_function_loses_all_its_points(bloc
         assert "called the course's implementation" in outcome.message, (v.name, outcome)
 
 
+@pytest.fixture(scope="module")
+def release_errors():
+    """Every learner notebook of ``exercises/`` as it is released, analysis cells included, run top to bottom the
+    way Run All does (every cell runs whatever failed before), two at a time; the failing cells of each."""
+    def run(a):
+        return cell_errors(read_notebook(ROOT / "exercises" / f"{a}.ipynb"), source_notebook(COURSE, a).parent,
+                           int(budget()[1]))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(ASSIGNMENTS, pool.map(run, ASSIGNMENTS)))
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_an_unfinished_notebook_runs_to_the_end_and_only_its_tests_fail(a, release_errors):
+    """An exercise not done yet costs its points, not the rest of the notebook: the cells after it use the course's
+    implementation (``course.grading.fallback``), so in the release only the test cells fail."""
+    nb = read_notebook(ROOT / "exercises" / f"{a}.ipynb")
+    tests = {i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+    others = {i: e for i, e in release_errors[a].items() if i not in tests}
+    assert not others, {i: (nb.cells[i].source[:60], e) for i, e in others.items()}
+    assert set(release_errors[a]) == tests, "every test of the release fails while the answers are not written"
+
+
 def test_no_hidden_test_code_in_the_grading_output(graded):
     hidden = hidden_lines(read_notebook(source_notebook(COURSE, graded["assignment"])))
-    assert graded["rows"]["leak"]["score"] == graded["rows"]["leak"]["max_score"]
+    assert graded["rows"]["reference"]["score"] == graded["rows"]["reference"]["max_score"]  # it ran to the end
     for p in graded["out"].rglob("*"):
         if p.is_file():
             assert not leaks(p.read_text(errors="replace"), hidden), p
@@ -284,20 +326,16 @@ def test_plain_nbgrader_workflow_in_the_course_directory(tmp_path):
     assert "Success" in run.stdout, run.stdout[-2000:]
 
 
-def test_a_class_of_delegating_answers_loses_exactly_the_delegated_points_through_the_real_pipeline(tmp_path):
+def test_a_class_of_delegating_answers_loses_exactly_the_delegated_points_through_the_real_pipeline(graded_class):
     """nbgrader, the sandbox and the feedback: each student delegates one function in another way; the grades
     lose that function's points and nothing else, and the feedback says that the answer called the course."""
-    a = "00_orientation"
-    reference = read_notebook(ROOT / "solutions" / f"{a}.ipynb")
+    a = DELEGATING_CLASS
     tests = {c.grade_id: c.points for c in graded_cells(read_notebook(source_notebook(COURSE, a))) if c.kind == "test"}
-    students = {v.name: v for v in variants(COURSE, a) if is_delegating(v)}
+    students = graded_class["delegating"]
     assert len(students) == len(tests)
     for name, v in students.items():
-        write_notebook(without_analysis(apply_variant(reference, v)), tmp_path / "subs" / name / a / f"{a}.ipynb")
-    rows, out, _ = grade_in_a_copy(tmp_path)
-    for name, v in students.items():
-        row = rows[name]
+        row = graded_class["rows"][(name, a)]
         assert row["status"] == "ok", row
         assert float(row["score"]) == float(row["max_score"]) - tests[f"test_{v.grade_id}"], row
-        feedback = (out / "feedback" / name / a / f"{a}.html").read_text()
+        feedback = (graded_class["out"] / "feedback" / name / a / f"{a}.html").read_text()
         assert "called the course&#39;s implementation" in feedback or "called the course's implementation" in feedback

@@ -15,13 +15,23 @@ nothing of its own).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from course.grading.build import THREAD_VARIABLES
 from course.grading.notebooks import nbgrader_meta, split_hidden
 
 #: Cell metadata key that marks the parts of a split test cell: ``{"grade_id": ..., "part": "visible" | "hidden"}``.
@@ -107,36 +117,160 @@ class BlockOutcome:
     """The first failure's ``ExceptionType: message`` ("" if both passed)."""
 
 
-def block_outcomes(nb: NotebookNode, data_dir: Path, timeout: int) -> dict[str, BlockOutcome]:
-    """Execute ``nb`` (a source notebook: answers and hidden tests) with its test cells split by
-    :func:`split_tests`, every cell running whatever failed before, and report each test cell's parts.
+def variant_outcomes(source: NotebookNode, broken: list[Variant], data_dir: Path, timeout: int,
+                     workers: int = 2) -> dict[str, dict[str, BlockOutcome]]:
+    """Run the source notebook and every broken variant of it, each test cell split by :func:`split_tests`, and
+    report each test cell's parts.
+
+    All runs share the execution of the cells they have in common: one process runs the source notebook cell by
+    cell in an IPython shell (as a kernel would, every cell running whatever failed before) and, when it reaches
+    the answer cell of a variant, forks; the child replaces that cell with the variant's code and runs to the end.
+    A variant's run therefore starts from exactly the state a fresh run would have there, and the imports, models
+    and features above it are computed once per assignment instead of once per variant. Torch runs on one thread
+    per process (``workers`` processes at a time).
 
     Parameters
     ----------
-    nb : NotebookNode
-        The notebook to run (trusted: the course's own code and its broken variants; no sandbox).
+    source : NotebookNode
+        The source notebook (answers and hidden tests; trusted: no sandbox).
+    broken : list of Variant
+        The variants to run (each names an answer cell of ``source``).
     data_dir : Path
-        The assignment's folder (its data files are copied next to the kernel).
+        The assignment's folder (its data files are copied next to the runs).
     timeout : int
         Seconds per cell.
+    workers : int
+        Runs at a time.
 
     Returns
     -------
     dict
-        ``{test grade_id: BlockOutcome}``.
-    """
-    from course.grading.build import execute_notebook
+        ``{"reference" | variant name: {test grade_id: BlockOutcome}}``.
 
-    run = execute_notebook(split_tests(nb), data_dir, timeout, allow_errors=True)
+    Raises
+    ------
+    KeyError
+        If a variant names no answer cell of ``source``.
+    RuntimeError
+        If a run ends without a report (it crashed or ran out of time).
+    """
+    split = split_tests(source)
+    answers = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(split.cells)
+               if nbgrader_meta(c).get("solution")}
+    forks: dict[int, list[list[str]]] = {}
+    for v in broken:
+        if v.grade_id not in answers:
+            raise KeyError(f"No solution cell {v.grade_id!r} for variant {v.name}.")
+        forks.setdefault(answers[v.grade_id], []).append([v.name, v.source])
+    reports = _launch(split, forks, data_dir, timeout, workers)
+    return {n: {gid: BlockOutcome(visible=p.get("visible") is None,
+                                  hidden=None if "hidden" not in p else p["hidden"] is None,
+                                  message=next((m for m in (p.get("visible"), p.get("hidden")) if m), ""))
+                for gid, p in r["parts"].items()} for n, r in reports.items()}
+
+
+def cell_errors(nb: NotebookNode, data_dir: Path, timeout: int) -> dict[int, str]:
+    """Run ``nb`` top to bottom as :func:`variant_outcomes` runs the source (every cell running whatever failed
+    before) and report the cells that failed: ``{cell index: "ExceptionType: message"}``."""
+    return {int(i): e for i, e in _launch(nb, {}, data_dir, timeout, 1)["reference"]["errors"].items()}
+
+
+def _launch(nb: NotebookNode, forks: dict[int, list[list[str]]], data_dir: Path, timeout: int,
+            workers: int) -> dict[str, dict]:
+    """Run ``nb`` in a fresh process (:func:`_run_job`) in a scratch copy of ``data_dir``, forking at ``forks``
+    (``{cell index: [[name, code], ...]}``); each run's report by name ("reference" for ``nb`` itself)."""
+    job = {"cells": [{"source": c.source, "part": c.get("metadata", {}).get(PART)} if c.cell_type == "code"
+                     else None for c in nb.cells],
+           "forks": {str(i): runs for i, runs in forks.items()}, "timeout": timeout, "workers": max(1, workers)}
+    names = ["reference"] + [name for runs in forks.values() for name, _ in runs]
+    with tempfile.TemporaryDirectory(prefix="speech-course-variants-") as tmp:
+        for f in Path(data_dir).iterdir():
+            if f.is_file() and f.suffix != ".ipynb":
+                shutil.copy(f, Path(tmp) / f.name)
+        (Path(tmp) / ".job.json").write_text(json.dumps(job), encoding="utf-8")
+        env = {**os.environ, **{k: "1" for k in THREAD_VARIABLES}, "MPLBACKEND": "Agg"}
+        run = subprocess.run([sys.executable, "-m", "course.grading.variants", ".job.json", ".reports"], cwd=tmp,
+                             env=env, capture_output=True, text=True, timeout=timeout * (len(nb.cells) + len(names)))
+        reports = Path(tmp) / ".reports"
+        missing = [n for n in names if not (reports / f"{n}.json").exists()]
+        if missing:
+            raise RuntimeError(f"no report from {missing} (exit status {run.returncode}): {run.stderr[-2000:]}")
+        return {n: json.loads((reports / f"{n}.json").read_text(encoding="utf-8")) for n in names}
+
+
+def _run_cell(shell: Any, source: str, timeout: int) -> str | None:  # noqa: ANN401 - an IPython shell
+    """Run one cell in ``shell`` within ``timeout`` seconds; its failure as ``ExceptionType: message``, or None."""
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the cell ran longer than {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)
+    try:
+        result = shell.run_cell(source, store_history=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    error = result.error_before_exec or result.error_in_exec
+    return None if error is None else f"{type(error).__name__}: {error}"
+
+
+def _run_job(job_file: str, reports: str) -> None:
+    """The process :func:`variant_outcomes` starts: run the job's cells, fork at the variants' answer cells, and
+    write each run's report to ``reports/<name>.json``: ``{"parts": {grade_id: {part: failure or None}},
+    "errors": {cell index: failure}}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    out = Path(reports)
+    out.mkdir()
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config)
     parts: dict[str, dict[str, str | None]] = {}
-    for cell in run.cells:
-        mark = cell.get("metadata", {}).get(PART)
-        if not mark:
-            continue
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        failure = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else None
-        parts.setdefault(mark["grade_id"], {})[mark["part"]] = failure
-    return {gid: BlockOutcome(visible=p.get("visible") is None,
-                              hidden=None if "hidden" not in p else p["hidden"] is None,
-                              message=next((m for m in (p.get("visible"), p.get("hidden")) if m), ""))
-            for gid, p in parts.items()}
+    errors: dict[str, str] = {}
+    children: set[int] = set()
+
+    def run_from(start: int, first: str | None) -> None:
+        for i, cell in enumerate(job["cells"][start:], start):
+            if str(i) in job["forks"]:
+                fork_at(i)
+            if cell is None:
+                continue
+            failure = _run_cell(shell, first if i == start and first is not None else cell["source"],
+                                job["timeout"])
+            if cell["part"]:
+                parts.setdefault(cell["part"]["grade_id"], {})[cell["part"]["part"]] = failure
+            if failure is not None:
+                errors[str(i)] = failure
+
+    def fork_at(i: int) -> None:
+        for name, code in job["forks"][str(i)]:
+            while len(children) >= job["workers"]:
+                children.discard(os.wait()[0])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the variant's run: this cell with its code, then to the end
+                try:
+                    children.clear()
+                    job["forks"] = {}  # a variant's run forks no further
+                    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                        run_from(i, code)
+                    (out / f"{name}.json").write_text(json.dumps({"parts": parts, "errors": errors}), encoding="utf-8")
+                finally:
+                    os._exit(0)
+            children.add(pid)
+
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        run_from(0, None)
+    while children:
+        children.discard(os.wait()[0])
+    (out / "reference.json").write_text(json.dumps({"parts": parts, "errors": errors}), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _run_job(*sys.argv[1:3])
