@@ -20,7 +20,7 @@ from course.grading.fallback import learner_or_reference
 from course.grading.layout import assignment_ids, source_notebook
 from course.grading.sandbox import Limits, parse_size, resolve_mode, wrap_kernel_command
 from course.grading.submissions import SubmissionError, check_notebook, collect, extract_zip
-from course.grading.variants import variants
+from course.grading.variants import BlockOutcome, variants
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "autograder"
@@ -289,3 +289,40 @@ def test_bad_input_gives_an_error_line_not_a_traceback(tmp_path, capsys, argv, m
     assert main([names.get(a, a) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("speech-course: error:") and message in err and "Traceback" not in err
+
+
+def _cell(source: str, **nbgrader) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    if nbgrader:
+        cell.metadata["nbgrader"] = nbgrader
+    return cell
+
+
+def test_variant_runs_start_from_the_state_above_their_answer_and_report_each_part(tmp_path):
+    """``variant_outcomes`` forks at a variant's answer cell: the child sees what the cells above computed, its code
+    replaces the answer, the reference run is not affected, and a cell that runs too long fails with a timeout."""
+    from course.grading.variants import Variant, variant_outcomes
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell("x = 1"),
+                _cell("def f():\n    return x", solution=True, grade=False, grade_id="f"),
+                _cell("assert f() == 1, 'one'\n### BEGIN HIDDEN TESTS\nassert f() + x == 2, 'two'\n"
+                      "### END HIDDEN TESTS", grade=True, solution=False, grade_id="test_f", points=1),
+                _cell("after = f()")]
+    broken = [Variant("f-two", "f", "def f():\n    return 2 * x", "doubles"),
+              Variant("f-slow", "f", "import time\ndef f():\n    time.sleep(30)\n    return x", "sleeps"),
+              Variant("f-hidden", "f", "x = 0\ndef f():\n    return 1", "passes the visible test only")]
+    got = variant_outcomes(nb, broken, tmp_path, timeout=2)
+    assert set(got) == {"reference", "f-two", "f-slow", "f-hidden"}
+    assert got["reference"]["test_f"] == BlockOutcome(visible=True, hidden=True, message="")
+    assert got["f-two"]["test_f"] == BlockOutcome(visible=False, hidden=False, message="AssertionError: one")
+    assert got["f-slow"]["test_f"].message.startswith("TimeoutError: ")
+    assert got["f-hidden"]["test_f"] == BlockOutcome(visible=True, hidden=False, message="AssertionError: two")
+
+
+def test_cell_errors_names_the_failing_cells_and_runs_past_them(tmp_path):
+    from course.grading.variants import cell_errors
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell("y = 1 / 0"), nbformat.v4.new_markdown_cell("text"), _cell("z = 2"), _cell("z += 1\nassert z == 4, z")]
+    assert cell_errors(nb, tmp_path, timeout=10) == {0: "ZeroDivisionError: division by zero", 3: "AssertionError: 3"}
