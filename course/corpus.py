@@ -290,7 +290,7 @@ def build_corpus(
     Parameters
     ----------
     out : path-like, optional
-        Target directory; default :func:`default_corpus_dir`.
+        Target directory, new or empty; default :func:`default_corpus_dir`.
     size : int
         Number of utterances (spread evenly over the 14 speakers; at least 14).
     seed : int
@@ -311,7 +311,8 @@ def build_corpus(
     out = Path(out) if out is not None else default_corpus_dir()
     if size < len(SPEAKERS):
         raise ValueError(f"size must be at least {len(SPEAKERS)} (one utterance per speaker), got {size}.")
-    if out.exists():
+    empty = out.is_dir() and not any(out.iterdir())  # made for the corpus (mkdir, a mounted volume): fill it
+    if out.exists() and not empty:
         try:
             info = _read_info(out)
             same = (info.get("version"), info.get("size"), info.get("seed")) == (CORPUS_VERSION, size, seed)
@@ -337,6 +338,12 @@ def build_corpus(
         (tmp / "manifest.csv").write_bytes(manifest)
         # corpus.json is written last: its presence marks a complete build.
         (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest), indent=2, sort_keys=True) + "\n")
+        if empty and out.is_dir() and not any(out.iterdir()):
+            # the folder itself stays (it may be a mount point); corpus.json, moved last, marks it complete
+            for f in sorted(tmp.iterdir(), key=lambda f: f.name == "corpus.json"):
+                f.rename(out / f.name)
+            tmp.rmdir()
+            return out
         if out.exists():
             trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
             out.rename(trash)

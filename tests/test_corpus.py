@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from course import corpus as C
+from course.cli import main
 from course.corpus import (CorpusError, MANIFEST_COLUMNS, SPEAKERS, build_corpus, check_alignments, load_corpus,
                            verify_corpus_files)
 from course.textgrid import Interval
@@ -249,6 +250,17 @@ def test_half_written_or_tampered_corpus_is_refused(small_corpus_dir, tmp_path):
             load_corpus(d)
         with pytest.raises(CorpusError, match="--force"):
             verify_corpus_files(d)
+
+
+def test_an_existing_empty_directory_is_filled_in_place(tmp_path, capsys):
+    """``--out`` may name a folder made for the corpus (``mkdir``, a mounted volume): it is filled, not replaced."""
+    out = tmp_path / "mounted"
+    out.mkdir()
+    inode = out.stat().st_ino
+    assert main(["corpus", "build", "--out", str(out), "--size", "28", "--quiet"]) == 0
+    assert out.stat().st_ino == inode
+    assert len(load_corpus(out, build=False)) == 28
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial build left beside it
 
 
 def test_existing_directory_is_not_overwritten_without_force(small_corpus_dir, tmp_path):
