@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Synthesise the corpus: DIR/<id>.wav (16 kHz mono), DIR/<id>.TextGrid "
                                     "(tiers words, phones), DIR/manifest.csv and DIR/corpus.json.")
     b.add_argument("--out", type=Path, default=None,
-                   help=f"output directory, new or empty (default: {default_corpus_dir()}; set SPEECH_COURSE_CACHE to move it)")
+                   help=f"output directory, new or empty (default: {default_corpus_dir()}; set SPEECH_COURSE_CACHE "
+                        "to move it)")
     b.add_argument("--size", type=int, default=DEFAULT_SIZE,
                    help=f"number of utterances (default {DEFAULT_SIZE}; {LARGE_SIZE} for model training)")
     b.add_argument("--seed", type=int, default=0, help="random seed; same seed and size give identical files")

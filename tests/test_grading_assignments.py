@@ -3,11 +3,11 @@ Gradescope.
 
 For each assignment in ``autograder/source``: the checked-in ``exercises/`` and ``solutions/`` match a fresh build;
 the reference solution scores full marks within the notebook budget; the unmodified release scores 0 without
-grading errors, and run in full only its test cells fail; no hidden test code reaches the grading output, the self-check or Gradescope's results. The tests
-of the tests run every kept broken variant with each test cell split into its visible tests and its hidden block:
-every variant loses points, every test cell is failed by some variant, every hidden block by a variant that passes
-the visible tests of its cell, and the delegating variant of every answer cell (it calls the course's
-implementation) loses all of that cell's points.
+grading errors, and run in full only its test cells fail; no hidden test code reaches the grading output, the
+self-check or Gradescope's results. The tests of the tests run every kept broken variant with each test cell split
+into its visible tests and its hidden block: every variant loses points, every test cell is failed by some variant,
+every hidden block by a variant that passes the visible tests of its cell, and the delegating variant of every
+answer cell (it calls the course's implementation) loses all of that cell's points.
 """
 
 from __future__ import annotations
@@ -238,7 +238,8 @@ def test_an_unfinished_notebook_runs_to_the_end_and_only_its_tests_fail(a, relea
     """An exercise not done yet costs its points, not the rest of the notebook: the cells after it use the course's
     implementation (``course.grading.fallback``), so in the release only the test cells fail."""
     nb = read_notebook(ROOT / "exercises" / f"{a}.ipynb")
-    tests = {i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+    tests = {i for i, c in enumerate(nb.cells)
+             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
     others = {i: e for i, e in release_errors[a].items() if i not in tests}
     assert not others, {i: (nb.cells[i].source[:60], e) for i, e in others.items()}
     assert set(release_errors[a]) == tests, "every test of the release fails while the answers are not written"
