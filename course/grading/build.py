@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from course.grading.assignments import prepare_assignment
-from course.grading.layout import assignment_ids, check_course_dir
+from course.grading.layout import assignment_ids, check_course_dir, copy_data_files
 from course.grading.notebooks import normalize, notebook_text, read_notebook, solution_notebook
 
 #: Seconds a cell of a reference solution may take while building.
@@ -72,9 +71,7 @@ def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
     from course.grading.kernel import SandboxedKernelManager
 
     with tempfile.TemporaryDirectory(prefix="speech-course-build-") as tmp:
-        for f in data_dir.iterdir():
-            if f.is_file() and f.suffix != ".ipynb":
-                shutil.copy(f, Path(tmp) / f.name)
+        copy_data_files(data_dir, Path(tmp))
         config = Config()
         config.SandboxedKernelManager.sandbox = "none"
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,

@@ -28,6 +28,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from course.grading.layout import copy_data_files
+
 
 class GradingExecute(Execute):
     """Execute a submission in an isolated working directory, with capped output and an event log."""
@@ -49,9 +51,7 @@ class GradingExecute(Execute):
         own = not self.workdir
         work = Path(tempfile.mkdtemp(prefix="speech-course-work-")) if own else Path(self.workdir)
         work.mkdir(parents=True, exist_ok=True)
-        for f in source_dir.iterdir():  # the assignment's data files, never notebooks
-            if f.is_file() and f.suffix != ".ipynb" and not f.is_symlink():
-                shutil.copy(f, work / f.name)
+        copy_data_files(source_dir, work)
         resources["metadata"] = {**resources.get("metadata", {}), "path": str(work)}
         self._output_sizes: dict[int, int] = {}
         try:

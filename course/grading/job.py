@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from course.grading.sandbox import Limits
+from course.grading.layout import copy_data_files
 
 #: Statuses a graded row can have, with what they mean (docs/grading.md has the same table).
 STATUSES = {
@@ -117,9 +118,7 @@ def setup_job(spec: JobSpec, submission: Path) -> Path:
     shutil.copy(spec.gradebook, spec.root / "gradebook.db")
     data = spec.root / "source" / spec.assignment
     data.mkdir(parents=True, exist_ok=True)
-    for f in Path(spec.data_dir).iterdir():
-        if f.is_file() and f.suffix != ".ipynb":
-            shutil.copy(f, data / f.name)
+    copy_data_files(Path(spec.data_dir), data)
     spec.submitted.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(submission, spec.submitted)
     path = job / "job.json"

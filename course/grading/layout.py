@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -61,6 +62,14 @@ def source_notebook(course_dir: Path, assignment: str) -> Path:
         known = ", ".join(assignment_ids(course_dir)) or "none"
         raise FileNotFoundError(f"No assignment {assignment!r} in {course_dir} (known: {known}).")
     return path
+
+
+def copy_data_files(source_dir: Path, dest: Path) -> None:
+    """Copy an assignment's data files (every plain file of ``source_dir`` but notebooks and links) into ``dest``,
+    where a notebook of the assignment runs."""
+    for f in Path(source_dir).iterdir():
+        if f.is_file() and f.suffix != ".ipynb" and not f.is_symlink():
+            shutil.copy(f, Path(dest) / f.name)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ import contextlib
 import copy
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from course.grading.build import THREAD_VARIABLES
+from course.grading.layout import copy_data_files
 from course.grading.notebooks import nbgrader_meta, split_hidden
 
 #: Cell metadata key that marks the parts of a split test cell: ``{"grade_id": ..., "part": "visible" | "hidden"}``.
@@ -184,9 +184,7 @@ def _launch(nb: NotebookNode, forks: dict[int, list[list[str]]], data_dir: Path,
            "forks": {str(i): runs for i, runs in forks.items()}, "timeout": timeout, "workers": max(1, workers)}
     names = ["reference"] + [name for runs in forks.values() for name, _ in runs]
     with tempfile.TemporaryDirectory(prefix="speech-course-variants-") as tmp:
-        for f in Path(data_dir).iterdir():
-            if f.is_file() and f.suffix != ".ipynb":
-                shutil.copy(f, Path(tmp) / f.name)
+        copy_data_files(data_dir, Path(tmp))
         (Path(tmp) / ".job.json").write_text(json.dumps(job), encoding="utf-8")
         env = {**os.environ, **{k: "1" for k in THREAD_VARIABLES}, "MPLBACKEND": "Agg"}
         run = subprocess.run([sys.executable, "-m", "course.grading.variants", ".job.json", ".reports"], cwd=tmp,
