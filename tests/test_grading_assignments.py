@@ -126,7 +126,8 @@ def graded_class(tmp_path_factory):
     """One run of the real pipeline (nbgrader, the sandbox, feedback) over the whole course, so that both workers
     stay busy: for every assignment the reference solution with a leaking cell in front ("reference": it prints
     every later cell's source, hidden tests included, wherever it can) and the unmodified release ("release");
-    and one student per delegating variant of :data:`DELEGATING_CLASS`.
+    one student per delegating variant of :data:`DELEGATING_CLASS`; and a "delegator" whose every answer, in every
+    assignment, hands its work to the course's implementation (each in the way of that cell's delegating variant).
 
     The analysis cells are left out (no test reads them; the drift check runs them in full), so this costs about
     one notebook's test cells per submission.
@@ -144,6 +145,12 @@ def graded_class(tmp_path_factory):
     for name, v in delegating.items():
         write_notebook(without_analysis(apply_variant(solution, v)),
                        tmp / "subs" / name / DELEGATING_CLASS / f"{DELEGATING_CLASS}.ipynb")
+    for a in ASSIGNMENTS:  # "delegator": every answer of the assignment hands its work to the course, each its way
+        nb = without_analysis(read_notebook(ROOT / "solutions" / f"{a}.ipynb"))
+        for v in variants(COURSE, a):
+            if is_delegating(v):
+                nb = apply_variant(nb, v)
+        write_notebook(nb, tmp / "subs" / "delegator" / a / f"{a}.ipynb")
     rows, out, course = grade_in_a_copy(tmp)
     return {"rows": rows, "out": out, "course": course, "delegating": delegating}
 
@@ -340,3 +347,11 @@ def test_a_class_of_delegating_answers_loses_exactly_the_delegated_points_throug
         assert float(row["score"]) == float(row["max_score"]) - tests[f"test_{v.grade_id}"], row
         feedback = (graded_class["out"] / "feedback" / name / a / f"{a}.html").read_text()
         assert "called the course&#39;s implementation" in feedback or "called the course's implementation" in feedback
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_a_student_who_delegates_every_answer_scores_zero_through_the_real_pipeline(a, graded_class):
+    """The guard holds inside the sandboxed grading kernel of every assignment (captum, torch hooks and nbgrader's
+    execution included), not only in the suite's harness."""
+    row = graded_class["rows"][("delegator", a)]
+    assert row["status"] == "ok" and float(row["score"]) == 0 < float(row["max_score"]), row
