@@ -57,10 +57,9 @@ class BuildResult:
 
 
 def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT,
-                     allow_errors: bool = False, threads: int | None = None) -> NotebookNode:
-    """Run a trusted notebook top to bottom in a scratch copy of ``data_dir`` (errors stop the build, unless
-    ``allow_errors``: then every cell runs and a failing one keeps its error output). ``threads`` caps the
-    kernel's math threads (OpenMP, MKL, OpenBLAS; default: the libraries' own choice).
+                     threads: int | None = None) -> NotebookNode:
+    """Run a trusted notebook top to bottom in a scratch copy of ``data_dir`` (errors stop the build). ``threads``
+    caps the kernel's math threads (OpenMP, MKL, OpenBLAS; default: the libraries' own choice).
 
     The kernel runs with the grading limits but without the sandbox (the
     course's own code is trusted), over unix sockets like a graded kernel.
@@ -74,7 +73,7 @@ def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
         copy_data_files(data_dir, Path(tmp))
         config = Config()
         config.SandboxedKernelManager.sandbox = "none"
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
                                 record_timing=False, kernel_manager_class=SandboxedKernelManager, config=config,
                                 resources={"metadata": {"path": tmp}})
         env = {} if threads is None else {"env": {**os.environ, **{k: str(threads) for k in THREAD_VARIABLES}}}
