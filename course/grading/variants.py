@@ -6,7 +6,7 @@ of the solution cell ``grade_id`` with one realistic bug, explained in its
 first comment line, and one that hands the work to the course's implementation
 (``<grade_id>-delegates-<how>.py``). The test suite runs the reference solution
 with each variant swapped in, every test cell split into its visible tests and
-its hidden block (:func:`block_outcomes`), and checks that each variant loses
+its hidden block (:func:`variant_outcomes`), and checks that each variant loses
 points, that a delegating variant loses all of its function's points, and that
 every hidden block is failed by some variant that passes the visible tests of
 its cell (a hidden test that only fails together with a visible one tests
