@@ -141,3 +141,25 @@ def write_wav(path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Non
     x = np.clip(check_waveform(waveform, sample_rate, sample_rate), -1.0, 1.0)
     pcm = np.round(x * 32767.0).astype(np.int16)
     sf.write(path if hasattr(path, "write") else str(path), pcm, sample_rate, subtype="PCM_16", format="WAV")
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``speech`` plus ``noise`` scaled to a signal-to-noise ratio of ``snr_db`` decibels.
+
+    The ratio is of mean powers over the whole of ``speech`` (silences included, as most robustness studies do).
+    ``noise`` is repeated or cut to the length of ``speech``. The sum is clipped to [-1, 1].
+
+    Raises
+    ------
+    AudioError
+        Empty or silent noise, or silent speech (no ratio can be set).
+    """
+    speech = np.asarray(speech, dtype=np.float64)
+    noise = np.asarray(noise, dtype=np.float64)
+    if noise.size == 0 or not np.any(noise):
+        raise AudioError("The noise is empty or silent: no signal-to-noise ratio can be set.")
+    if not np.any(speech):
+        raise AudioError("The speech is silent: no signal-to-noise ratio can be set.")
+    noise = np.resize(noise, speech.shape)
+    gain = np.sqrt(np.mean(speech ** 2) / (np.mean(noise ** 2) * 10 ** (snr_db / 10)))
+    return np.clip(speech + gain * noise, -1.0, 1.0).astype(np.float32)

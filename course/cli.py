@@ -16,15 +16,15 @@ def _corpus_build(args: argparse.Namespace) -> int:
     from course.corpus import build_corpus
 
     out = build_corpus(args.out, size=args.size, seed=args.seed, force=args.force, workers=args.workers,
-                       progress=not args.quiet)
+                       progress=not args.quiet, version=args.version)
     print(f"Corpus ready: {out}")
     return 0
 
 
 def _corpus_info(args: argparse.Namespace) -> int:
-    from course.corpus import load_corpus
+    from course.corpus import CORPUS_VERSION, load_corpus
 
-    corpus = load_corpus(args.dir, build=False)
+    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
     m = corpus.manifest
     print(corpus)
     print(f"size={corpus.info['size']} seed={corpus.info['seed']} version={corpus.info['version']}")
@@ -36,9 +36,9 @@ def _corpus_info(args: argparse.Namespace) -> int:
 
 
 def _corpus_check(args: argparse.Namespace) -> int:
-    from course.corpus import check_alignments, load_corpus
+    from course.corpus import CORPUS_VERSION, check_alignments, load_corpus
 
-    corpus = load_corpus(args.dir, build=False)
+    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
     problems = check_alignments(corpus)
     for p in problems[:50]:
         print(p)
@@ -84,7 +84,8 @@ def _models_list(args: argparse.Namespace) -> int:
 def _models_train(args: argparse.Namespace) -> int:
     from course.training import train
 
-    metrics = train(args.name, out=args.out, steps=args.steps)
+    options = {"init_from": args.init_from} if args.init_from else {}
+    metrics = train(args.name, out=args.out, steps=args.steps, corpus_version=args.corpus_version, **options)
     print(metrics)
     return 0
 
@@ -94,7 +95,7 @@ def _models_evaluate(args: argparse.Namespace) -> int:
 
     from course.training import evaluate
 
-    print(json.dumps(evaluate(args.name, args.path), indent=2, sort_keys=True))
+    print(json.dumps(evaluate(args.name, args.path, args.corpus_version), indent=2, sort_keys=True))
     return 0
 
 
@@ -139,7 +140,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from course.corpus import DEFAULT_SIZE, LARGE_SIZE, default_corpus_dir
+    from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, VERSIONS, default_corpus_dir
 
     parser = argparse.ArgumentParser(
         prog="speech-course",
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="replace an existing corpus built with other settings")
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs, at most 4)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
+                   help=f"corpus version (default {CORPUS_VERSION}; 2: held-out sentences, minimal-pair homophones, "
+                        "32 speakers, see docs/corpus.md)")
     b.set_defaults(func=_corpus_build)
 
     i = csub.add_parser("info", help="summarise a corpus", description="Print splits, speakers and sentence kinds.")
@@ -205,12 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("name", choices=sorted(SHIPPED), help="which model")
     mt.add_argument("--out", type=Path, default=None, help="output directory (default: replace the shipped model)")
     mt.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped model's recipe)")
+    mt.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
+                    help=f"train and evaluate on this corpus version (default {CORPUS_VERSION})")
+    mt.add_argument("--init-from", default=None,
+                    help="model (name or directory) a fine-tuned model starts from (tiny-w2v2-intent, "
+                         "tiny-hubert-ctc; default: the shipped one)")
     mt.set_defaults(func=_models_train)
     me = msub.add_parser("evaluate", help="recompute a model's metrics on the held-out test speakers",
                          description="Phone error rate (tiny-w2v2-ctc), word error rate and homophone accuracy "
                                      "(tiny-whisper) or intent accuracy (tiny-w2v2-intent) on the test speakers.")
     me.add_argument("name", choices=sorted(SHIPPED), help="which model")
     me.add_argument("--path", type=Path, default=None, help="evaluate this directory instead of the shipped model")
+    me.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
+                    help=f"evaluate on this corpus version's test split (default {CORPUS_VERSION})")
     me.set_defaults(func=_models_evaluate)
     mb = msub.add_parser("bench", help="hidden-state extraction throughput and peak memory",
                          description="Measure extraction throughput (seconds of audio per second) and the peak "

@@ -38,8 +38,11 @@ from course.audio import SAMPLE_RATE, load_audio, resample, write_wav
 from course.synth import synthesize
 from course.textgrid import Interval, read_textgrid, write_textgrid
 
-#: Version of the corpus format and generation recipe; bump when either changes.
+#: Version of the corpus format and generation recipe that the course uses by default; bump when either changes.
 CORPUS_VERSION = 1
+#: Versions this code can build and load. Version 2 (held-out sentences, minimal-pair homophones, 32 speakers, see
+#: ``docs/corpus.md``) is built on request (``--version 2``) until the shipped models are retrained on it.
+VERSIONS = (1, 2)
 #: Utterances in the default corpus (about 20 s to build on 2 cores).
 DEFAULT_SIZE = 2400
 #: Utterances in the larger corpus used to train the shipped models.
@@ -82,6 +85,46 @@ SPEAKERS: tuple[Speaker, ...] = (
 )
 SPLITS = ("train", "validation", "test")
 
+#: Corpus v2 voices: 4 accents x 8 voice variants. A speaker is an (accent, variant) combination with its own pitch,
+#: pitch range and rate. Held-out combinations form a Latin square: each accent has two test speakers (a female and
+#: a male variant) and one validation speaker, each variant is held out for at most two accents, so every accent and
+#: every variant is also heard in training, in other combinations.
+ACCENTS_V2 = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland")
+VARIANTS_V2 = ("f1", "m1", "f2", "m2", "f3", "m3", "f4", "m6")
+
+
+def _speakers_v2() -> tuple[Speaker, ...]:
+    rng = np.random.default_rng(2024)
+    out = []
+    for a, accent in enumerate(ACCENTS_V2):
+        for v, variant in enumerate(VARIANTS_V2):
+            cell = (v - 2 * a) % len(VARIANTS_V2)
+            split = "test" if cell < 2 else "validation" if cell == 2 + a % 2 else "train"
+            female = variant.startswith("f")
+            pitch = int(rng.integers(50, 66) if female else rng.integers(30, 48))
+            low = int(rng.integers(140, 161))
+            out.append(Speaker(f"spk{len(out) + 1:02d}", f"{accent}+{variant}", accent, pitch,
+                               int(rng.integers(40, 71)), (low, low + 50), split))
+    return tuple(out)
+
+
+SPEAKERS_V2: tuple[Speaker, ...] = _speakers_v2()
+#: Train-split sentence kinds of corpus v2, cycled per speaker (homophones need more examples: 16 pairs x 2
+#: spellings x 2 cues x 2 cue positions).
+_KIND_CYCLE_V2 = ("command", "homophone", "rich", "homophone", "minimal_pair", "command", "homophone", "rich",
+                  "command", "minimal_pair")
+
+
+def speakers(version: int = CORPUS_VERSION) -> tuple[Speaker, ...]:
+    """The speakers of a corpus version."""
+    _check_version(version)
+    return SPEAKERS if version == 1 else SPEAKERS_V2
+
+
+def _check_version(version: int) -> None:
+    if version not in VERSIONS:
+        raise ValueError(f"Unknown corpus version {version!r}; this course builds versions {list(VERSIONS)}.")
+
 #: Share of each sentence kind, cycled in this order for every speaker.
 _KIND_CYCLE = ("command", "homophone", "rich", "command", "minimal_pair", "homophone", "rich", "command",
                "minimal_pair", "rich")
@@ -92,6 +135,10 @@ MANIFEST_COLUMNS = (
     "rate", "action", "object", "location", "intent", "action_words", "object_words", "location_words",
     "homophone_group", "target_word", "target_index", "cue_word", "cue_index", "minimal_set",
 )
+#: Corpus v2 adds the held-out unit of each sentence (``key``: no validation or test key occurs in training), the
+#: cue's side of a homophone (``cue_position``) and the minimal pair a homophone sentence belongs to (``pair_id``:
+#: the two spellings in the same frame share it).
+MANIFEST_COLUMNS_V2 = MANIFEST_COLUMNS + ("key", "cue_position", "pair_id")
 
 
 class CorpusError(RuntimeError):
@@ -145,14 +192,15 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("speech-course"))
 
 
-def default_corpus_dir(name: str = "corpus") -> Path:
+def default_corpus_dir(name: str = "corpus", version: int = CORPUS_VERSION) -> Path:
     """Where a default corpus lives: ``<cache>/<name>-v<CORPUS_VERSION>``.
 
     The directory name carries :data:`CORPUS_VERSION`, so a cache that holds a corpus made by another version of
     the course (an older checkout, a shared home directory) never conflicts with this one: each version builds and
     finds its own. Directories of other versions can be deleted; they are rebuilt when needed.
     """
-    return default_cache_dir() / f"{name}-v{CORPUS_VERSION}"
+    _check_version(version)
+    return default_cache_dir() / f"{name}-v{version}"
 
 
 # --------------------------------------------------------------------------
@@ -170,12 +218,46 @@ def _utterance_plan(size: int) -> list[tuple[str, Speaker, str]]:
     return plan
 
 
+def _utterance_plan_v2(size: int, seed: int) -> list[tuple[str, Speaker, str, S.Sentence | None]]:
+    """(utt_id, speaker, kind, sentence) for each utterance of corpus v2.
+
+    First the held-out splits in a crossed design (every validation sentence read by every validation speaker,
+    every test sentence by every test speaker), then training utterances spread evenly over the train speakers and
+    the sentence kinds; their sentence is drawn from ``(seed, index)`` when the utterance is made (``None`` here).
+    A larger corpus therefore starts with the utterances of a smaller one with the same seed.
+    """
+    plan: list[tuple[str, Speaker, str, S.Sentence | None]] = []
+    turns: dict[str, int] = {}
+
+    def utt_id(spk: Speaker) -> str:
+        turns[spk.id] = turns.get(spk.id, -1) + 1
+        return f"{spk.id}-{turns[spk.id]:04d}"
+
+    for split in ("test", "validation"):
+        sents = S.held_out_sentences(split, seed)
+        for sent in sents:
+            for spk in (s for s in SPEAKERS_V2 if s.split == split):
+                plan.append((utt_id(spk), spk, sent.kind, sent))
+    if size < len(plan):
+        raise ValueError(f"A version-2 corpus needs at least {len(plan)} utterances (its validation and test "
+                         f"splits), got size={size}.")
+    train = [s for s in SPEAKERS_V2 if s.split == "train"]
+    for i in range(size - len(plan)):
+        spk = train[i % len(train)]
+        plan.append((utt_id(spk), spk, _KIND_CYCLE_V2[(i // len(train)) % len(_KIND_CYCLE_V2)], None))
+    return plan
+
+
 def _fmt_list(xs: Iterable[int]) -> str:
     return " ".join(str(x) for x in xs)
 
 
-def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: int):
+def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: int, version: int = 1,
+                   sentence: S.Sentence | None = None):
     """Synthesise one corpus utterance deterministically from ``(seed, index)``.
+
+    ``sentence``: the sentence to speak (held-out utterances of corpus v2); otherwise one is drawn for ``kind``
+    (and, in version 2, the speaker's split).
 
     Returns
     -------
@@ -186,7 +268,12 @@ def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: i
         The manifest row.
     """
     rng = np.random.default_rng([seed, index])
-    sent = S.GENERATORS[kind](rng)
+    if sentence is not None:
+        sent = sentence
+    elif version == 1:
+        sent = S.GENERATORS[kind](rng)
+    else:
+        sent = S.GENERATORS_V2[kind](rng, speaker.split)
     rate = int(rng.integers(speaker.rate[0], speaker.rate[1] + 1))
     syn = synthesize(sent.text, speaker.voice, rate, speaker.pitch, speaker.pitch_range,
                      seed=int(rng.integers(2**31 - 1)))
@@ -206,15 +293,15 @@ def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: i
 
     words, phones = shift(syn.words), shift(syn.phones)
     lab = sent.labels
-    row = {c: "" for c in MANIFEST_COLUMNS}
+    row = {c: "" for c in (MANIFEST_COLUMNS if version == 1 else MANIFEST_COLUMNS_V2)}
     row.update(
         id=utt_id, speaker=speaker.id, voice=speaker.voice, accent=speaker.accent, split=speaker.split,
         kind=kind, text=sent.text, duration=f"{len(audio) / SAMPLE_RATE:.5f}", n_words=len(words),
         n_phones=len(phones), rate=rate,
     )
     for key in ("action", "object", "location", "intent", "homophone_group", "target_word", "cue_word",
-                "minimal_set"):
-        if key in lab:
+                "minimal_set", "key", "cue_position", "pair_id"):
+        if key in lab and key in row:
             row[key] = lab[key]
     for key in ("action_words", "object_words", "location_words"):
         if key in lab:
@@ -225,31 +312,32 @@ def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: i
     return audio, words, phones, row
 
 
-def _manifest_bytes(rows: list[dict]) -> bytes:
+def _manifest_bytes(rows: list[dict], version: int = 1) -> bytes:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS if version == 1 else MANIFEST_COLUMNS_V2,
+                            lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue().encode("utf-8")
 
 
-def _info(size: int, seed: int, manifest: bytes) -> dict:
+def _info(size: int, seed: int, manifest: bytes, version: int = 1) -> dict:
     return {
         "format": "speech-course-corpus",
-        "version": CORPUS_VERSION,
+        "version": version,
         "size": size,
         "seed": seed,
         "sample_rate": SAMPLE_RATE,
         "frame_seconds": 0.02,
-        "speakers": [s.__dict__ | {"rate": list(s.rate)} for s in SPEAKERS],
+        "speakers": [s.__dict__ | {"rate": list(s.rate)} for s in speakers(version)],
         "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
     }
 
 
-def _build_block(jobs: list[tuple[int, str, Speaker, str, int, str]]) -> list[dict]:
+def _build_block(jobs: list[tuple]) -> list[dict]:
     rows = []
-    for index, utt_id, speaker, kind, seed, out in jobs:
-        audio, words, phones, row = make_utterance(index, utt_id, speaker, kind, seed)
+    for index, utt_id, speaker, kind, seed, version, sentence, out in jobs:
+        audio, words, phones, row = make_utterance(index, utt_id, speaker, kind, seed, version, sentence)
         write_wav(Path(out) / f"{utt_id}.wav", audio)
         write_textgrid(Path(out) / f"{utt_id}.TextGrid", {"words": words, "phones": phones},
                        len(audio) / SAMPLE_RATE)
@@ -284,6 +372,7 @@ def build_corpus(
     force: bool = False,
     workers: int | None = None,
     progress: bool = True,
+    version: int = CORPUS_VERSION,
 ) -> Path:
     """Synthesise the corpus into ``out``.
 
@@ -301,6 +390,8 @@ def build_corpus(
         Worker processes (default: the number of CPUs, at most 4).
     progress : bool
         Show a progress bar.
+    version : int
+        Corpus version (:data:`VERSIONS`); default :data:`CORPUS_VERSION`.
 
     Returns
     -------
@@ -308,18 +399,20 @@ def build_corpus(
         The corpus directory. An existing complete corpus with the same size,
         seed and version is kept as it is.
     """
-    out = Path(out) if out is not None else default_corpus_dir()
-    if size < len(SPEAKERS):
+    _check_version(version)
+    out = Path(out) if out is not None else default_corpus_dir(version=version)
+    if version == 1 and size < len(SPEAKERS):
         raise ValueError(f"size must be at least {len(SPEAKERS)} (one utterance per speaker), got {size}.")
+    plan = (_utterance_plan(size) if version == 1 else _utterance_plan_v2(size, seed))  # checks the size
     empty = out.is_dir() and not any(out.iterdir())  # made for the corpus (mkdir, a mounted volume): fill it
     if out.exists() and not empty:
         try:
             info = _read_info(out)
-            same = (info.get("version"), info.get("size"), info.get("seed")) == (CORPUS_VERSION, size, seed)
+            same = (info.get("version"), info.get("size"), info.get("seed")) == (version, size, seed)
         except CorpusError:
             same = False
         if same and not force:
-            verify_corpus_files(out)
+            verify_corpus_files(out, version)
             return out
         if not force:
             raise CorpusError(
@@ -331,13 +424,14 @@ def build_corpus(
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        plan = _utterance_plan(size)
-        jobs = [(i, uid, spk, kind, seed, str(tmp)) for i, (uid, spk, kind) in enumerate(plan)]
+        jobs = [(i, p[0], p[1], p[2], seed, version, p[3] if len(p) > 3 else None, str(tmp))
+                for i, p in enumerate(plan)]
         rows = _run_jobs(jobs, workers, progress)
-        manifest = _manifest_bytes(rows)
+        manifest = _manifest_bytes(rows, version)
         (tmp / "manifest.csv").write_bytes(manifest)
         # corpus.json is written last: its presence marks a complete build.
-        (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest), indent=2, sort_keys=True) + "\n")
+        (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest, version), indent=2, sort_keys=True)
+                                         + "\n")
         if empty and out.is_dir() and not any(out.iterdir()):
             # the folder itself stays (it may be a mount point); corpus.json, moved last, marks it complete
             for f in sorted(tmp.iterdir(), key=lambda f: f.name == "corpus.json"):
@@ -352,7 +446,7 @@ def build_corpus(
             tmp.rename(out)
         except OSError:
             # Another process finished the same build first: keep theirs if it is complete.
-            verify_corpus_files(out)
+            verify_corpus_files(out, version)
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -412,8 +506,10 @@ def _read_info(root: Path) -> dict:
     return info
 
 
-def verify_corpus_files(root: str | PathLike) -> dict:
-    """Check that a corpus directory is complete; return its ``corpus.json``.
+def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSION) -> dict:
+    """Check that a corpus directory is a complete corpus of ``version``; return its ``corpus.json``.
+
+    ``version=None`` accepts any version this code knows (:data:`VERSIONS`).
 
     Raises
     ------
@@ -423,15 +519,16 @@ def verify_corpus_files(root: str | PathLike) -> dict:
     """
     root = Path(root)
     info = _read_info(root)
-    fix = f"Rebuild it with: speech-course corpus build --out {root} --size {info.get('size')} --force"
+    flag = "" if version in (None, CORPUS_VERSION) else f" --version {version}"
+    fix = f"Rebuild it with: speech-course corpus build --out {root} --size {info.get('size')}{flag} --force"
     manifest = root / "manifest.csv"
     if not manifest.is_file():
         raise CorpusError(f"{root} has no manifest.csv. {fix}")
     if hashlib.sha256(manifest.read_bytes()).hexdigest() != info.get("manifest_sha256"):
         raise CorpusError(f"{manifest} was modified or truncated (checksum mismatch). {fix}")
-    if info.get("version") != CORPUS_VERSION:
+    if info.get("version") not in ((version,) if version is not None else VERSIONS):
         raise CorpusError(f"{root} was built by corpus version {info.get('version')}, this course needs "
-                          f"version {CORPUS_VERSION}. {fix}")
+                          f"version {version or CORPUS_VERSION}. {fix}")
     with open(manifest, newline="", encoding="utf-8") as f:
         ids = [row["id"] for row in csv.DictReader(f)]
     missing = [i for i in ids for ext in (".wav", ".TextGrid") if not (root / f"{i}{ext}").is_file()]
@@ -455,11 +552,11 @@ class Corpus:
         The build parameters from ``corpus.json``.
     """
 
-    def __init__(self, root: str | PathLike) -> None:
+    def __init__(self, root: str | PathLike, version: int | None = CORPUS_VERSION) -> None:
         import pandas as pd
 
         self.root = Path(root)
-        self.info = verify_corpus_files(self.root)
+        self.info = verify_corpus_files(self.root, version)
         self.manifest = pd.read_csv(self.root / "manifest.csv", dtype=str, keep_default_na=False).set_index(
             "id", drop=False)
         for col in ("duration",):
@@ -511,6 +608,45 @@ class Corpus:
                 return
             yield self[utt_id]
 
+    def noisy(self, utt_id: str, snr_db: float, noise: str = "babble", seed: int = 0) -> np.ndarray:
+        """The waveform of ``utt_id`` with noise added at ``snr_db`` dB: the course's noisy test condition.
+
+        Parameters
+        ----------
+        utt_id : str
+        snr_db : float
+            Signal-to-noise ratio in decibels (:func:`course.audio.mix_at_snr`).
+        noise : {"babble", "white"}
+            ``"babble"``: the sum of four utterances of four other **train** speakers (never held-out sentences or
+            voices, so the noise says nothing about the test set), each scaled to the same power; ``"white"``:
+            Gaussian white noise.
+        seed : int
+            With ``utt_id``, decides the noise: the same arguments give the same samples on every machine.
+        """
+        import zlib
+
+        from course.audio import mix_at_snr
+
+        if noise not in ("babble", "white"):
+            raise ValueError(f"noise must be 'babble' or 'white', got {noise!r}.")
+        wave = self[utt_id].waveform
+        rng = np.random.default_rng([seed, zlib.crc32(utt_id.encode())])
+        if noise == "white":
+            return mix_at_snr(wave, rng.normal(size=len(wave)), snr_db)
+        train = self.manifest[(self.manifest["split"] == "train")
+                              & (self.manifest["speaker"] != self.manifest.loc[utt_id, "speaker"])]
+        if train["speaker"].nunique() < 4:
+            raise ValueError(f"Babble needs four train speakers other than {utt_id}'s; {self.root} has "
+                             f"{train['speaker'].nunique()}.")
+        talkers = rng.choice(sorted(train["speaker"].unique()), 4, replace=False)
+        babble = np.zeros(len(wave))
+        for spk in talkers:
+            ids = list(train.index[train["speaker"] == spk])
+            other = self[ids[rng.integers(len(ids))]].waveform.astype(np.float64)
+            other = np.resize(other, len(wave))  # repeated to the length of the utterance
+            babble += other / (np.sqrt(np.mean(other ** 2)) + 1e-12)
+        return mix_at_snr(wave, babble, snr_db)
+
     def phone_inventory(self) -> list[str]:
         """All phone labels used in the corpus (reads every TextGrid)."""
         phones: set[str] = set()
@@ -520,7 +656,7 @@ class Corpus:
 
 
 def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int = DEFAULT_SIZE,
-                seed: int = 0) -> Corpus:
+                seed: int = 0, version: int | None = CORPUS_VERSION) -> Corpus:
     """Load a corpus, building the default one on first use.
 
     Parameters
@@ -531,17 +667,20 @@ def load_corpus(path: str | PathLike | None = None, build: bool = True, size: in
         If the directory does not exist, build it (with ``size`` and ``seed``)
         instead of raising. An existing but incomplete directory is never
         rebuilt silently: the error says how to rebuild it.
+    version : int
+        The corpus version to load (and build); default :data:`CORPUS_VERSION`; ``None``: whichever version
+        ``path`` holds.
 
     Raises
     ------
     CorpusError
         Missing (with ``build=False``), incomplete or corrupted corpus.
     """
-    root = Path(path) if path is not None else default_corpus_dir()
+    root = Path(path) if path is not None else default_corpus_dir(version=version or CORPUS_VERSION)
     if not root.exists() and build:
         print(f"Building the course corpus in {root} (first use; takes about half a minute)...", file=sys.stderr)
-        build_corpus(root, size=size, seed=seed)
-    return Corpus(root)
+        build_corpus(root, size=size, seed=seed, version=version or CORPUS_VERSION)
+    return Corpus(root, version)
 
 
 def check_alignments(corpus: Corpus, ids: Iterable[str] | None = None) -> list[str]:

@@ -284,3 +284,291 @@ def minimal_pair(rng: np.random.Generator) -> Sentence:
 
 
 GENERATORS = {"command": command, "homophone": homophone, "rich": rich, "minimal_pair": minimal_pair}
+
+
+# ==========================================================================
+# Corpus v2: a controlled design (see docs/corpus.md).
+#
+# * Homophones come as minimal pairs of sentences: both spellings of a pair
+#   occur in the same frames with the same words; only the target's spelling
+#   and the cue word differ, and the cue comes before the target in half of
+#   the frames and after it in the other half. Nothing but the cue tells the
+#   spellings apart.
+# * Every sentence has a *key*, the unit that is held out: the frame words of
+#   a homophone sentence (not its pair, spelling or cue), the action phrase,
+#   object and location of a command, the carrier of a minimal-pair word, the
+#   text of a rich sentence. :func:`split_of_key` assigns every key to one
+#   split, so validation and test sentences are word sequences that no
+#   training sentence has.
+
+#: Homophone pairs (identical phones in every corpus accent; see the tests) and, per spelling, the cue words that
+#: decide it: two adjectives that come before the target and two verbs that come after it. Each cue word occurs
+#: with one spelling only.
+HOMOPHONE_PAIRS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
+    "knight/night": {"knight": {"before": ("brave", "armoured"), "after": ("fought", "bowed")},
+                     "night": {"before": ("dark", "starry"), "after": ("fell", "ended")}},
+    "tail/tale": {"tail": {"before": ("furry", "fluffy"), "after": ("wagged", "twitched")},
+                  "tale": {"before": ("magic", "scary"), "after": ("amused", "thrilled")}},
+    "flour/flower": {"flour": {"before": ("wheat", "sifted"), "after": ("spilled", "clumped")},
+                     "flower": {"before": ("red", "pretty"), "after": ("bloomed", "wilted")}},
+    "pair/pear": {"pair": {"before": ("matching", "identical"), "after": ("matched", "fitted")},
+                  "pear": {"before": ("ripe", "juicy"), "after": ("ripened", "rotted")}},
+    "son/sun": {"son": {"before": ("eldest", "youngest"), "after": ("smiled", "laughed")},
+                "sun": {"before": ("bright", "hot"), "after": ("rose", "shone")}},
+    "hair/hare": {"hair": {"before": ("curly", "blond"), "after": ("curled", "tangled")},
+                  "hare": {"before": ("wild", "swift"), "after": ("hopped", "ran")}},
+    "sail/sale": {"sail": {"before": ("canvas", "torn"), "after": ("flapped", "billowed")},
+                  "sale": {"before": ("bargain", "clearance"), "after": ("began", "closed")}},
+    "stake/steak": {"stake": {"before": ("wooden", "pointed"), "after": ("splintered", "held")},
+                    "steak": {"before": ("grilled", "tender"), "after": ("sizzled", "cooked")}},
+    "peace/piece": {"peace": {"before": ("lasting", "fragile"), "after": ("lasted", "prevailed")},
+                    "piece": {"before": ("tiny", "missing"), "after": ("snapped", "crumbled")}},
+    "sole/soul": {"sole": {"before": ("fried", "flat"), "after": ("swam", "flopped")},
+                  "soul": {"before": ("kind", "gentle"), "after": ("prayed", "wept")}},
+    "maize/maze": {"maize": {"before": ("yellow", "sweet"), "after": ("sprouted", "grew")},
+                   "maze": {"before": ("hedge", "twisting"), "after": ("confused", "puzzled")}},
+    "rain/reign": {"rain": {"before": ("heavy", "cold"), "after": ("poured", "drizzled")},
+                   "reign": {"before": ("royal", "cruel"), "after": ("weakened", "collapsed")}},
+    "beach/beech": {"beach": {"before": ("sandy", "rocky"), "after": ("flooded", "eroded")},
+                    "beech": {"before": ("leafy", "tall"), "after": ("swayed", "toppled")}},
+    "waist/waste": {"waist": {"before": ("narrow", "slim"), "after": ("tightened", "shrank")},
+                    "waste": {"before": ("toxic", "smelly"), "after": ("piled", "leaked")}},
+    "plain/plane": {"plain": {"before": ("grassy", "vast"), "after": ("stretched", "dried")},
+                    "plane": {"before": ("jet", "silver"), "after": ("landed", "crashed")}},
+    "brake/break": {"brake": {"before": ("squeaky", "emergency"), "after": ("failed", "squealed")},
+                    "break": {"before": ("short", "lunch"), "after": ("refreshed", "relaxed")}},
+}
+CUE_POSITIONS = ("before", "after")
+
+#: The frame words shared by both spellings. Cue before the target: "<subject> <verb> the <cue> <target> <adverb>";
+#: cue after it: "<subject> <report> the <target> <cue> <adverb>".
+_SUBJECTS = ("we", "they", "you", "i", "she", "he")
+_VERBS = ("saw", "liked", "found", "remembered", "painted")
+_REPORTS = ("said", "heard", "knew", "thought")
+_ADVERBS = ("today", "again", "there", "yesterday", "later", "once")
+
+
+def split_of_key(kind: str, key: str, held_out: int = 1) -> str:
+    """The split a sentence key belongs to: ``held_out`` tenths each for test and validation, the rest train.
+
+    A hash of ``kind`` and ``key``, so the assignment is the same on every machine and does not depend on which
+    sentences were drawn before.
+    """
+    import hashlib
+
+    bucket = int(hashlib.sha256(f"{kind}|{key}".encode()).hexdigest(), 16) % 10
+    return "test" if bucket < held_out else "validation" if bucket < 2 * held_out else "train"
+
+
+def homophone_frame(position: str, rng: np.random.Generator) -> tuple[str, str, str]:
+    """Frame words ``(subject, verb, adverb)`` for a cue ``position`` ("before" or "after")."""
+    verbs = _VERBS if position == "before" else _REPORTS
+    return (_SUBJECTS[rng.integers(len(_SUBJECTS))], verbs[rng.integers(len(verbs))],
+            _ADVERBS[rng.integers(len(_ADVERBS))])
+
+
+def homophone_sentence(group: str, spelling: str, position: str, cue: str, frame: tuple[str, str, str]) -> Sentence:
+    """One member of a homophone minimal pair.
+
+    The other member has the same ``group``, ``position`` and ``frame``, the other spelling and one of its cues.
+    """
+    subject, verb, adverb = frame
+    if position == "before":
+        words, target, cue_index = (subject, verb, "the", cue, spelling, adverb), 4, 3
+    else:
+        words, target, cue_index = (subject, verb, "the", spelling, cue, adverb), 3, 4
+    key = f"{position}:{' '.join(frame)}"
+    labels = {"homophone_group": group, "target_word": spelling, "target_index": target, "cue_word": cue,
+              "cue_index": cue_index, "cue_position": position, "pair_id": f"{group}|{key}", "key": key}
+    return Sentence("homophone", words, labels)
+
+
+def homophone_v2(rng: np.random.Generator, split: str = "train") -> Sentence:
+    """A random homophone sentence whose frame belongs to ``split``."""
+    groups = sorted(HOMOPHONE_PAIRS)
+    group = groups[rng.integers(len(groups))]
+    spelling = sorted(HOMOPHONE_PAIRS[group])[rng.integers(2)]
+    position = CUE_POSITIONS[rng.integers(2)]
+    cues = HOMOPHONE_PAIRS[group][spelling][position]
+    cue = cues[rng.integers(len(cues))]
+    while True:
+        frame = homophone_frame(position, rng)
+        if split_of_key("homophone", f"{position}:{' '.join(frame)}") == split:
+            return homophone_sentence(group, spelling, position, cue, frame)
+
+
+# Commands v2: the v1 grammar with a held-out unit, the key (action phrase, object, location). For every
+# (action, object) combination one key is held out for test and another for validation, so each held-out split has
+# one command per (action, object), in a phrase-location combination that training never has, while every action,
+# object and location word still occurs in training (the tests check it).
+
+#: The three slots of a command, in the order of the intent model's outputs.
+SLOTS = ("action", "object", "location")
+#: Each slot's values, in the order of the intent model's classes.
+SLOT_VALUES = {
+    "action": tuple(_OBJECTS),
+    "object": tuple(sorted({o for objs in _OBJECTS.values() for o in objs})),
+    "location": ("none",) + LOCATIONS,
+}
+
+
+def _held_out_commands() -> dict[str, str]:
+    """key -> split for the held-out command keys (every other key is train)."""
+    table = {}
+    pairs = [(a, o) for a, objs in _OBJECTS.items() for o in objs]
+    located = 0
+    for j, (action, obj) in enumerate(pairs):
+        for shift, split in ((0, "test"), (1, "validation")):
+            phrase = (j + shift) % len(_ACTION_PHRASES[action])
+            loc = LOCATIONS[(located + shift) % len(LOCATIONS)] if obj in _LOCATED else "none"
+            table[f"{action}.{phrase}:{obj}:{loc}"] = split
+        located += obj in _LOCATED
+    return table
+
+
+_COMMAND_SPLITS = _held_out_commands()
+
+
+def command_key_split(key: str) -> str:
+    """The split of a command key ``"<action>.<phrase index>:<object>:<location>"``."""
+    return _COMMAND_SPLITS.get(key, "train")
+
+
+def command_sentence(action: str, phrase_index: int, obj: str, loc: str, rng: np.random.Generator) -> Sentence:
+    """A command; ``rng`` decides where the location phrase goes and whether it starts with "please"."""
+    phrase = _ACTION_PHRASES[action][phrase_index]
+    tokens: list[tuple[str, str]] = []
+    for tok in phrase.split():
+        if tok == "{o}":
+            tokens.append((obj, "object"))
+        elif tok.startswith("<"):
+            tokens.append((tok.strip("<>"), "action"))
+        else:
+            tokens.append((tok, ""))
+    if loc != "none":
+        where = [("in", ""), ("the", ""), (loc, "location")]
+        tokens = where + tokens if rng.random() < 0.3 else tokens + where
+    if rng.random() < 0.25:
+        tokens = [("please", "")] + tokens
+    labels = {"action": action, "object": obj, "location": loc, "intent": intent_name(action, obj, loc),
+              "key": f"{action}.{phrase_index}:{obj}:{loc}"}
+    for slot in SLOTS:
+        labels[f"{slot}_words"] = [i for i, (_, t) in enumerate(tokens) if t == slot]
+    return Sentence("command", tuple(w for w, _ in tokens), labels)
+
+
+def command_v2(rng: np.random.Generator, split: str = "train") -> Sentence:
+    """A spoken command whose (phrase, object, location) key belongs to ``split``."""
+    while True:
+        action, obj, loc = INTENTS[rng.integers(len(INTENTS))]
+        phrase_index = int(rng.integers(len(_ACTION_PHRASES[action])))
+        if command_key_split(f"{action}.{phrase_index}:{obj}:{loc}") == split:
+            return command_sentence(action, phrase_index, obj, loc, rng)
+
+
+def rich_v2(rng: np.random.Generator, split: str = "train") -> Sentence:
+    """A phonetically varied sentence whose text belongs to ``split``."""
+    while True:
+        sent = rich(rng)
+        if split_of_key("rich", sent.text) == split:
+            return Sentence("rich", sent.words, {"key": sent.text})
+
+
+#: Carrier phrases of the minimal-pair words, held out whole: the last two are read only by validation and test
+#: speakers, so every held-out minimal-pair sentence is a new word sequence around a word heard in training.
+CARRIERS_V2 = {
+    "train": (("say", "again"), ("i", "said", "again"), ("please", "say", "now"), ("we", "heard", "today"),
+              ("you", "wrote", "here")),
+    "validation": (("they", "say", "slowly"),),
+    "test": (("she", "said", "twice"),),
+}
+
+
+def minimal_pair_sentence(set_name: str, word: str, carrier: tuple[str, ...]) -> Sentence:
+    """``word`` of minimal-pair set ``set_name`` in a carrier phrase."""
+    words = carrier[:-1] + (word,) + carrier[-1:]
+    labels = {"minimal_set": set_name, "target_word": word, "target_index": len(carrier) - 1,
+              "key": " ".join(carrier)}
+    return Sentence("minimal_pair", words, labels)
+
+
+def minimal_pair_v2(rng: np.random.Generator, split: str = "train") -> Sentence:
+    """A random minimal-pair word in one of ``split``'s carrier phrases."""
+    sets = sorted(MINIMAL_SETS)
+    name = sets[rng.integers(len(sets))]
+    word = MINIMAL_SETS[name][rng.integers(len(MINIMAL_SETS[name]))]
+    carriers = CARRIERS_V2[split]
+    return minimal_pair_sentence(name, word, carriers[rng.integers(len(carriers))])
+
+
+def split_of(sentence: Sentence) -> str:
+    """The split whose speakers may read ``sentence`` (corpus v2): the split of its key."""
+    kind, key = sentence.kind, sentence.labels["key"]
+    if kind == "command":
+        return command_key_split(key)
+    if kind == "minimal_pair":
+        return next(split for split, carriers in CARRIERS_V2.items() if key in {" ".join(c) for c in carriers})
+    return split_of_key(kind, key)
+
+
+GENERATORS_V2 = {"command": command_v2, "homophone": homophone_v2, "rich": rich_v2, "minimal_pair": minimal_pair_v2}
+
+
+def held_out_sentences(split: str, seed: int = 0, sizes: dict[str, int] | None = None) -> list[Sentence]:
+    """The fixed sentences of a held-out split; every speaker of that split reads all of them.
+
+    Parameters
+    ----------
+    split : {"validation", "test"}
+    seed : int
+        The corpus seed.
+    sizes : dict, optional
+        Sentences per kind; default :data:`HELD_OUT_SIZES`. Homophones come as minimal pairs: one pair of
+        sentences per homophone pair, the cue before the target for half of the pairs and after it for the other
+        half (swapped between validation and test).
+
+    Returns
+    -------
+    list of Sentence
+        Homophones first (the two members of each pair next to each other), then commands, rich sentences and
+        minimal-pair words.
+    """
+    if split not in ("validation", "test"):
+        raise ValueError(f"held-out split must be 'validation' or 'test', got {split!r}.")
+    sizes = dict(HELD_OUT_SIZES, **(sizes or {}))
+    rng = np.random.default_rng([seed, 2, SPLIT_SEEDS[split]])
+    out: list[Sentence] = []
+    groups = sorted(HOMOPHONE_PAIRS)
+    for i in range(sizes["homophone"] // 2):
+        group = groups[i % len(groups)]
+        position = CUE_POSITIONS[(i + (split == "validation") + i // len(groups)) % 2]
+        while True:
+            frame = homophone_frame(position, rng)
+            if split_of_key("homophone", f"{position}:{' '.join(frame)}") == split:
+                break
+        for spelling in sorted(HOMOPHONE_PAIRS[group]):
+            cues = HOMOPHONE_PAIRS[group][spelling][position]
+            out.append(homophone_sentence(group, spelling, position, cues[rng.integers(len(cues))], frame))
+    keys = [k for k, s in _COMMAND_SPLITS.items() if s == split]
+    for i in range(sizes["command"]):
+        action, rest = keys[i % len(keys)].split(".", 1)
+        phrase, obj, loc = rest.split(":")
+        out.append(command_sentence(action, int(phrase), obj, loc, rng))
+    seen: set[str] = set()
+    while len(seen) < sizes["rich"]:
+        sent = rich_v2(rng, split)
+        if sent.text not in seen:
+            seen.add(sent.text)
+            out.append(sent)
+    sets = sorted(MINIMAL_SETS)
+    carrier = CARRIERS_V2[split][0]
+    for i in range(sizes["minimal_pair"]):
+        name = sets[i % len(sets)]
+        words = MINIMAL_SETS[name]
+        out.append(minimal_pair_sentence(name, words[(i // len(sets)) % len(words)], carrier))
+    return out
+
+
+#: Sentences per kind in each held-out split (each read by every speaker of the split).
+HELD_OUT_SIZES = {"homophone": 32, "command": 16, "rich": 8, "minimal_pair": 16}
+SPLIT_SEEDS = {"validation": 1, "test": 2}

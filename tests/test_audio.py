@@ -62,3 +62,21 @@ def test_write_wav_round_trip(tmp_path):
     info = sf.info(tmp_path / "a.wav")
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
     np.testing.assert_allclose(load_audio(tmp_path / "a.wav"), x, atol=1 / 32767)
+
+
+def test_mix_at_snr_sets_the_ratio_and_refuses_what_has_no_ratio():
+    from course.audio import AudioError, mix_at_snr
+
+    rng = np.random.default_rng(0)
+    speech = (0.1 * rng.normal(size=16000)).astype(np.float32)
+    noise = rng.normal(size=4000)  # shorter: repeated to the speech's length
+    for snr in (30.0, 10.0, 0.0):
+        mixed = mix_at_snr(speech, noise, snr)
+        residual = mixed.astype(np.float64) - speech
+        assert mixed.shape == speech.shape
+        assert 10 * np.log10(np.mean(speech.astype(np.float64) ** 2) / np.mean(residual ** 2)) == \
+            pytest.approx(snr, abs=0.01)
+    with pytest.raises(AudioError, match="noise is empty or silent"):
+        mix_at_snr(speech, np.zeros(100), 10)
+    with pytest.raises(AudioError, match="speech is silent"):
+        mix_at_snr(np.zeros(100), noise, 10)

@@ -63,3 +63,53 @@ def test_auxiliary_phone_loss_fades_out_into_pure_ctc(small_corpus):
     assert losses[0][1] > losses[0][0] + 1.0
     assert losses[0][1] - losses[0][0] > losses[1][1] - losses[1][0] > 0.5
     assert losses[2][1] == pytest.approx(losses[2][0], abs=1e-6)  # faded out: pure CTC, same batches and noise
+
+
+def test_per_slot_intent_model_scores_and_names_each_slot_separately():
+    """Corpus v2's intent model: one softmax per slot in one classification head (config.slots)."""
+    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+
+    from course.sentences import SLOT_VALUES, SLOTS
+    from course.training import classify, slot_classes, slot_loss, slot_ranges, w2v2_config
+
+    names = [f"{slot}={value}" for slot, value in slot_classes()]
+    config = w2v2_config(vocab_size=32, num_labels=len(names))
+    config.slots = {slot: list(SLOT_VALUES[slot]) for slot in SLOTS}
+    ranges = slot_ranges(config)
+    assert [len(r) for r in ranges.values()] == [len(SLOT_VALUES[s]) for s in SLOTS]
+    assert sum(len(r) for r in ranges.values()) == len(names)
+    # the loss is the sum of each slot's own cross-entropy, and only the true class of each slot lowers it
+    logits = torch.zeros(1, len(names))
+    target = torch.tensor([[r.start + 1 for r in ranges.values()]])
+    flat = slot_loss(logits, target, ranges)
+    assert float(flat) == pytest.approx(sum(np.log(len(r)) for r in ranges.values()), rel=1e-5)
+    for k, r in enumerate(ranges.values()):
+        better = logits.clone()
+        better[0, r.start + 1] = 5.0
+        assert float(slot_loss(better, target, ranges)) < float(flat)
+        worse = logits.clone()
+        worse[0, r.start] = 5.0
+        assert float(slot_loss(worse, target, ranges)) > float(flat)
+    torch.manual_seed(0)
+    model = Wav2Vec2ForSequenceClassification(config).eval()
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, return_attention_mask=True)
+    preds = classify(model, fe, [np.random.default_rng(i).normal(0, 0.1, 16000).astype(np.float32)
+                                 for i in range(3)])
+    assert all(set(p) == set(SLOTS) and all(p[s] in SLOT_VALUES[s] for s in SLOTS) for p in preds)
+
+
+def test_replacing_the_cue_word_keeps_the_rest_of_the_waveform():
+    from course.textgrid import Interval
+    from course.training import replace_word
+
+    wave = np.random.default_rng(0).normal(0, 0.1, 32000).astype(np.float32)
+    word = Interval(0.5, 0.75, "dark")
+    for how in ("silence", "noise"):
+        out = replace_word(wave, word, how)
+        a, b = 8000, 12000
+        assert np.array_equal(out[:a], wave[:a]) and np.array_equal(out[b:], wave[b:])
+        assert not np.array_equal(out[a:b], wave[a:b])
+        rms = float(np.sqrt(np.mean(out[a:b] ** 2)))
+        assert rms < 1e-3 if how == "silence" else rms == pytest.approx(0.1, rel=0.1)
+    with pytest.raises(ValueError, match="silence"):
+        replace_word(wave, word, "pink")
