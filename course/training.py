@@ -64,10 +64,17 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def _seed_everything(seed: int) -> None:
+def _seed_everything(seed: int, threads: int = 2) -> None:
+    """Seed torch and NumPy; use ``threads`` CPU threads (``SPEECH_COURSE_THREADS`` overrides it).
+
+    Two trainings side by side on a 2-core machine run faster with one thread each than one after the other with
+    two (measured: 2 threads are only 1.2–1.4 times faster than one for these small models).
+    """
+    import os
+
     torch.manual_seed(seed)
     np.random.seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("SPEECH_COURSE_THREADS", threads)))
 
 
 def _lr_lambda(warmup: int, total: int) -> Callable[[int], float]:
@@ -99,14 +106,16 @@ def _save_half(model, processor, out: Path) -> None:  # noqa: ANN001
 
 
 def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator,
-             lengths: np.ndarray | None = None):
+             lengths: np.ndarray | None = None, queue: list[list[int]] | None = None):
     """``steps`` random batches of item indices; every item once per epoch, epochs reshuffled.
 
     With ``lengths``, each epoch is cut into pools of 32 batches whose items are sorted by length before
     batching (the batches are then shuffled), so a batch pads little (less padded compute per step) while
     every epoch still covers the data once. The last ``n % batch_size`` items of an epoch's order are skipped.
+    ``queue``: the batches left of the current epoch, which the generator consumes (a resumed run passes the
+    saved one); by default a new list.
     """
-    queue: list[list[int]] = []
+    queue = [] if queue is None else queue
     for _ in range(steps):
         if not queue:
             order = rng.permutation(n)
@@ -114,20 +123,49 @@ def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator,
                 pool = 32 * batch_size
                 order = np.concatenate([sorted(order[i:i + pool], key=lambda k: lengths[k])
                                         for i in range(0, n, pool)]).astype(int)
-            queue = [list(map(int, order[i:i + batch_size])) for i in range(0, n - batch_size + 1, batch_size)]
-            queue = [queue[k] for k in rng.permutation(len(queue))]
+            epoch = [list(map(int, order[i:i + batch_size])) for i in range(0, n - batch_size + 1, batch_size)]
+            queue.extend(epoch[k] for k in rng.permutation(len(epoch)))
         yield queue.pop()
+
+
+def _checkpoint_path(out: Path, corpus_version: int) -> Path:
+    """Where a training run into ``out`` keeps its resumable state: the cache, not the output folder."""
+    from course.corpus import default_cache_dir
+
+    return default_cache_dir() / "training" / f"{Path(out).name}-corpus-v{corpus_version}.pt"
 
 
 def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items: int, steps: int,  # noqa: ANN001
               batch_size: int, rng: np.random.Generator, lr: float, warmup: int, log_every: int = 100,
-              lengths: np.ndarray | None = None) -> None:
-    """AdamW with warm-up and cosine decay, gradient clipping at 5, over random batches of item indices."""
+              lengths: np.ndarray | None = None, checkpoint: Path | None = None, save_every: int = 250) -> None:
+    """AdamW with warm-up and cosine decay, gradient clipping at 5, over random batches of item indices.
+
+    With ``checkpoint`` (a file), the whole training state (weights, optimiser, schedule, the random generators,
+    the batches left of the epoch and the loss's step counter) is saved there every ``save_every`` steps, and a
+    run that finds a checkpoint of the same recipe (steps, items, batch size) resumes from it and ends as the
+    uninterrupted run would (tests/test_training.py checks it). The file is removed when training ends.
+    """
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(warmup, steps))
+    recipe = {"steps": steps, "n_items": n_items, "batch_size": batch_size}
+    first, queue = 0, []
+    calls = getattr(loss_of_batch, "calls", None)  # a loss that counts its calls (the auxiliary loss's fade-out)
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["recipe"] == recipe:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            rng.bit_generator.state = state["rng"]
+            torch.set_rng_state(state["torch_rng"])
+            np.random.set_state(state["np_rng"])
+            first, queue = state["step"], state["queue"]
+            if calls is not None:
+                calls[0] = state["calls"]
+            _log(f"resuming at step {first}/{steps} from {checkpoint}")
     model.train()
     start = time.time()
-    for step, idx in enumerate(_batches(n_items, batch_size, steps, rng, lengths)):
+    for step, idx in enumerate(_batches(n_items, batch_size, steps - first, rng, lengths, queue), start=first):
         loss = loss_of_batch(idx)
         opt.zero_grad()
         loss.backward()
@@ -136,7 +174,17 @@ def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items
         sched.step()
         if step % log_every == 0 or step == steps - 1:
             _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
+        if checkpoint is not None and (step + 1) % save_every == 0 and step + 1 < steps:
+            Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(checkpoint).with_suffix(".partial")
+            torch.save({"recipe": recipe, "step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "rng": rng.bit_generator.state, "queue": list(queue),
+                        "torch_rng": torch.get_rng_state(), "np_rng": np.random.get_state(),
+                        "calls": calls[0] if calls is not None else None}, tmp)
+            tmp.replace(checkpoint)
     model.eval()
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------
@@ -258,6 +306,7 @@ def _phone_ctc_loss(model, processor, utts: list, waves: list[np.ndarray],  # no
         aux = torch.nn.functional.cross_entropy(aux_head(hidden).transpose(1, 2), frame_target, ignore_index=-100)
         return out.loss + weight * aux
 
+    loss_of_batch.calls = calls  # type: ignore[attr-defined]  # restored when a run resumes
     return loss_of_batch
 
 
@@ -289,7 +338,8 @@ def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int 
                                     aux_steps=aux_steps)
     trained = model if aux_head is None else torch.nn.ModuleList([model, aux_head])  # the head is trained, not saved
     _optimise(trained, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr, warmup=400,
-              lengths=np.array([len(w) for w in waves]))
+              lengths=np.array([len(w) for w in waves]),
+              checkpoint=_checkpoint_path(out, corpus_version))
     _save_half(model, processor, out)
 
 
@@ -396,7 +446,8 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
             blank=len(tok), zero_infinity=True)
         return outputs.loss + ctc_weight * ctc
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300)
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300,
+              checkpoint=_checkpoint_path(out, corpus_version))
     del model._ctc_head
     _save_half(model, processor, out)
     model.generation_config.save_pretrained(out)
@@ -492,7 +543,8 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
         return slot_loss(model(x, attention_mask=inputs.attention_mask).logits, y[idx], ranges)
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
-              lengths=np.array([len(w) for w in waves]))
+              lengths=np.array([len(w) for w in waves]),
+              checkpoint=_checkpoint_path(out, corpus_version))
     _save_half(model, fe, out)
 
 
@@ -637,8 +689,7 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
     from transformers import HubertModel, Wav2Vec2FeatureExtractor
     from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-    _seed_everything(seed)
-    torch.set_num_threads(1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
+    _seed_everything(seed, threads=1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
     corpus = large_corpus(corpus_version)
     utts, waves = _load_split(corpus, "train")
     if targets_from is None:
@@ -671,7 +722,8 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
         return torch.nn.functional.cross_entropy(logits[mask], y[mask])
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=400,
-              lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]))
+              lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]),
+              checkpoint=_checkpoint_path(out, corpus_version))
     del model._pretraining_head
     _save_half(model, fe, out)
     torch.save(head.state_dict(), out / "pretraining_head.pt")
@@ -713,8 +765,7 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
     """
     from transformers import HubertForCTC
 
-    _seed_everything(seed)
-    torch.set_num_threads(1)  # as in train_hubert
+    _seed_everything(seed, threads=1)  # as in train_hubert
     corpus = large_corpus(corpus_version)
     utts, waves = _load_split(corpus, "train")
     phones = sorted({p.label for u in utts for p in u.phones})
@@ -730,7 +781,8 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
 
     loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng)
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=300,
-              lengths=np.array([len(w) for w in waves]))
+              lengths=np.array([len(w) for w in waves]),
+              checkpoint=_checkpoint_path(out, corpus_version))
     _save_half(model, processor, out)
 
 
@@ -812,7 +864,9 @@ _CARD_INTRO = {
     "tiny-w2v2-intent": (
         "A small wav2vec 2.0 audio classifier (`Wav2Vec2ForSequenceClassification`) that predicts the intent "
         "(action, object, location) of a spoken command. Its encoder starts from `tiny-w2v2-ctc` and is "
-        "fine-tuned on the corpus's command sentences.",
+        "fine-tuned on the corpus's command sentences. Trained on corpus version 2 it has one softmax per slot: "
+        "its logits are the action, object and location logits side by side (`config.slots` lists each slot's "
+        "values in order; `course.training.classify` decodes them).",
         "AutoModelForAudioClassification, AutoFeatureExtractor",
         "logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
         "print(model.config.id2label[int(logits.argmax())])",
@@ -862,7 +916,8 @@ _RECIPES = {
     ),
     "tiny-w2v2-intent": (
         "The encoder starts from `tiny-w2v2-ctc`; its convolutional front end is frozen; mean-pooled frames → "
-        "128-d projection → 34 intents, cross-entropy; 4 000 steps of 8 commands (about 25 epochs) of "
+        "128-d projection → one softmax per slot (5 actions, 9 objects, 4 locations; on corpus version 1: 34 "
+        "combined intents), the sum of the slots' cross-entropies; 4 000 steps of 8 commands (about 25 epochs) of "
         "similar length; white noise at 15–40 dB SNR on half of the batches; AdamW (lr 5e-4), 100 warm-up steps "
         "then cosine decay; seed 0; 2 threads."
     ),
@@ -938,12 +993,10 @@ load as float32.
 
 ## Data
 
-Training: the train speakers (10 eSpeak voices: en-us, en, en-gb-x-rp with variants, pitch and rate) of the large
-course corpus (`speech-course corpus build --size {LARGE_SIZE}`), about 4 300 utterances of commands, homophone
-sentences, phonetically rich sentences and minimal pairs. Evaluation: the two **held-out test speakers** (spk13
-`en-us+f4`, spk14 `en+m6`) of the default corpus, whose voice variants occur in no training data.
+{_data_section(metrics.get("corpus_version", 1))}
 
-## Metrics (held-out test speakers)
+## Metrics ({"held-out test speakers and sentences" if metrics.get("corpus_version", 1) >= 2 else
+               "held-out test speakers"})
 
 {status}
 
@@ -951,6 +1004,8 @@ sentences, phonetically rich sentences and minimal pairs. Evaluation: the two **
 | --- | --- |
 {rows}
 
+`*_speaker_min` / `*_speaker_max`: the lowest and highest value over the test speakers.
+{_cue_section(metrics)}
 {layerwise}
 ## Limitations
 
@@ -960,6 +1015,34 @@ speech and unseen words are out of domain). Findings on it illustrate methods; c
 (`facebook/wav2vec2-base-960h`, `openai/whisper-tiny`) before drawing conclusions about speech models in general.
 """
     (out / "README.md").write_text(text)
+
+
+def _data_section(version: int) -> str:
+    """The model card's description of its training and evaluation data."""
+    if version == 1:
+        return (f"Training: the train speakers (10 eSpeak voices: en-us, en, en-gb-x-rp with variants, pitch and rate) "
+                f"of the large course corpus (`speech-course corpus build --size {LARGE_SIZE}`), about 4 300 "
+                "utterances of commands, homophone sentences, phonetically rich sentences and minimal pairs. "
+                "Evaluation: the two **held-out test speakers** (spk13 `en-us+f4`, spk14 `en+m6`) of the default "
+                "corpus, whose voice variants occur in no training data.")
+    return (f"Training: the 20 train speakers of the large version-2 course corpus (`speech-course corpus build "
+            f"--version 2 --size {LARGE_SIZE}`; 4 eSpeak accents x 8 voice variants, each speaker with its own "
+            "pitch and rate), 5 136 utterances of commands, homophone minimal pairs, phonetically rich sentences and "
+            "minimal-pair words. Evaluation: the 8 **held-out test speakers** (an accent-variant combination that no "
+            "training speaker has; two per accent) reading the 72 **held-out test sentences** (word sequences that "
+            "occur in no training utterance), every speaker every sentence. See docs/corpus.md.")
+
+
+def _cue_section(metrics: dict) -> str:
+    """The design check of the homophones, for a transcriber evaluated on corpus v2."""
+    if "homophone_accuracy_cue_silence" not in metrics:
+        return ""
+    return (f"\n## Does the cue decide the spelling?\n\nIn the test homophone sentences the two spellings differ "
+            f"only in the cue word. With the cue word's span replaced by silence, homophone accuracy goes from "
+            f"{metrics['homophone_accuracy']} to {metrics['homophone_accuracy_cue_silence']}; replaced by white noise "
+            f"of the same loudness, to {metrics['homophone_accuracy_cue_noise']}. Chance is at most 0.5 (the "
+            "accuracy also counts a transcript with neither spelling as wrong), so a value near or below 0.5 means "
+            "the model spells the homophone from the cue, as the corpus intends.\n")
 
 
 def layerwise_card_section(record: dict) -> str:

@@ -113,3 +113,39 @@ def test_replacing_the_cue_word_keeps_the_rest_of_the_waveform():
         assert rms < 1e-3 if how == "silence" else rms == pytest.approx(0.1, rel=0.1)
     with pytest.raises(ValueError, match="silence"):
         replace_word(wave, word, "pink")
+
+
+def _toy_training(checkpoint, die_at: int | None = None):
+    """A small model trained by _optimise with every source of randomness the real recipes use."""
+    from course.training import _optimise
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    rng = np.random.default_rng(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
+    X = torch.from_numpy(np.random.default_rng(1).normal(size=(40, 4)).astype(np.float32))
+    calls = [0]
+
+    def loss_of_batch(idx):
+        if die_at is not None and calls[0] == die_at:
+            raise KeyboardInterrupt
+        calls[0] += 1
+        noise = torch.from_numpy(rng.normal(0, 0.1, size=(len(idx), 4)).astype(np.float32))
+        jitter = float(np.random.uniform()) * calls[0] / 10  # the global NumPy generator and the call counter
+        return ((model(X[idx] + noise) - jitter) ** 2).mean()
+
+    loss_of_batch.calls = calls
+    _optimise(model, loss_of_batch, len(X), 23, 6, rng, lr=1e-2, warmup=3, log_every=1000,
+              lengths=np.arange(40), checkpoint=checkpoint, save_every=5)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(tmp_path):
+    straight = _toy_training(None)
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        _toy_training(ckpt, die_at=17)
+    assert ckpt.is_file(), "the checkpoint of step 15 should be kept"
+    resumed = _toy_training(ckpt)
+    assert torch.equal(straight, resumed)
+    assert not ckpt.exists(), "a finished training removes its checkpoint"
