@@ -946,6 +946,12 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
 
     config = AutoConfig.from_pretrained(out)
     intro, classes, usage = _CARD_INTRO[name]
+    if getattr(config, "slots", None):  # the per-slot intent model (corpus v2)
+        usage = ("logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits[0]\n"
+                 "start = 0\n"
+                 "for slot, values in model.config.slots.items():  # action, object, location\n"
+                 "    print(slot, values[int(logits[start:start + len(values)].argmax())])\n"
+                 "    start += len(values)")
     n_params = metrics.get("parameters")
     arch = {k: getattr(config, k) for k in ("model_type", "hidden_size", "d_model", "num_hidden_layers",
                                             "encoder_layers", "decoder_layers", "num_attention_heads",
