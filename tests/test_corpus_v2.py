@@ -82,6 +82,20 @@ def test_the_training_generators_never_produce_a_held_out_sentence():
         assert {S.split_of(s) for s in S.held_out_sentences(split)} == {split}
 
 
+def test_held_out_sentences_are_new_sequences_of_words_heard_in_training(v2):
+    """A transcriber cannot spell a word it never saw: every held-out word occurs in training sentences.
+
+    Checked against 5 000 draws per kind of the training generators (the large training corpus has 5 136 training
+    utterances; the default corpus's 1 536 may miss a rare cue word).
+    """
+    m = v2.manifest
+    rng = np.random.default_rng(0)
+    heard = {w for gen in S.GENERATORS_V2.values() for _ in range(5000) for w in gen(rng, "train").words}
+    for split in ("validation", "test"):
+        unheard = {w for t in m[m["split"] == split]["text"] for w in t.split()} - heard
+        assert not unheard, f"{split} sentences use words no training sentence has: {sorted(unheard)}"
+
+
 def test_crossed_design_every_held_out_sentence_read_by_every_speaker_of_its_split(v2):
     m = v2.manifest
     for split, n_speakers in (("test", 8), ("validation", 4)):
