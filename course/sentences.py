@@ -91,37 +91,9 @@ def intent_name(action: str, obj: str, location: str) -> str:
 
 
 def command(rng: np.random.Generator) -> Sentence:
-    """A spoken command with action, object, location and intent labels."""
+    """A spoken command with action, object, location and intent labels (see :func:`command_sentence`)."""
     action, obj, loc = INTENTS[rng.integers(len(INTENTS))]
-    phrase = _ACTION_PHRASES[action][rng.integers(len(_ACTION_PHRASES[action]))]
-    tokens: list[tuple[str, str]] = []
-    for tok in phrase.split():
-        if tok == "{o}":
-            tokens.append((obj, "object"))
-        elif tok.startswith("<"):
-            tokens.append((tok.strip("<>"), "action"))
-        else:
-            tokens.append((tok, ""))
-    if loc != "none":
-        where = [("in", ""), ("the", ""), (loc, "location")]
-        tokens = where + tokens if rng.random() < 0.3 else tokens + where
-    if rng.random() < 0.25:
-        tokens = [("please", "")] + tokens
-    words = tuple(w for w, _ in tokens)
-
-    def idx(tag: str) -> list[int]:
-        return [i for i, (_, t) in enumerate(tokens) if t == tag]
-
-    labels = {
-        "action": action,
-        "object": obj,
-        "location": loc,
-        "intent": intent_name(action, obj, loc),
-        "action_words": idx("action"),
-        "object_words": idx("object"),
-        "location_words": idx("location"),
-    }
-    return Sentence("command", words, labels)
+    return command_sentence(action, int(rng.integers(len(_ACTION_PHRASES[action]))), obj, loc, rng)
 
 
 # --------------------------------------------------------------------------
