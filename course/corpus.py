@@ -193,7 +193,7 @@ def default_cache_dir() -> Path:
 
 
 def default_corpus_dir(name: str = "corpus", version: int = CORPUS_VERSION) -> Path:
-    """Where a default corpus lives: ``<cache>/<name>-v<CORPUS_VERSION>``.
+    """Where a default corpus of ``version`` lives: ``<cache>/<name>-v<version>``.
 
     The directory name carries :data:`CORPUS_VERSION`, so a cache that holds a corpus made by another version of
     the course (an older checkout, a shared home directory) never conflicts with this one: each version builds and
@@ -416,7 +416,7 @@ def build_corpus(
             return out
         if not force:
             raise CorpusError(
-                f"{out} already exists and is not a complete corpus with size={size}, seed={seed}. "
+                f"{out} already exists and is not a complete version-{version} corpus with size={size}, seed={seed}. "
                 "Pass --force (force=True) to replace it, or choose another --out directory."
             )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -519,16 +519,23 @@ def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSI
     """
     root = Path(root)
     info = _read_info(root)
-    flag = "" if version in (None, CORPUS_VERSION) else f" --version {version}"
+    found = info.get("version")
+    own = found if found in VERSIONS else (version or CORPUS_VERSION)  # rebuild a damaged corpus as what it was
+    flag = "" if own == CORPUS_VERSION else f" --version {own}"
     fix = f"Rebuild it with: speech-course corpus build --out {root} --size {info.get('size')}{flag} --force"
     manifest = root / "manifest.csv"
     if not manifest.is_file():
         raise CorpusError(f"{root} has no manifest.csv. {fix}")
     if hashlib.sha256(manifest.read_bytes()).hexdigest() != info.get("manifest_sha256"):
         raise CorpusError(f"{manifest} was modified or truncated (checksum mismatch). {fix}")
-    if info.get("version") not in ((version,) if version is not None else VERSIONS):
-        raise CorpusError(f"{root} was built by corpus version {info.get('version')}, this course needs "
-                          f"version {version or CORPUS_VERSION}. {fix}")
+    if found not in ((version,) if version is not None else VERSIONS):
+        if found in VERSIONS:
+            raise CorpusError(f"{root} holds corpus version {found}, not version {version}. Load it as what it is "
+                              f"(load_corpus(..., version={found})), or rebuild it as version {version} with: "
+                              f"speech-course corpus build --out {root} --version {version} --force")
+        raise CorpusError(f"{root} was built by corpus version {found}, which this course does not know (it knows "
+                          f"{list(VERSIONS)}). Rebuild it with: speech-course corpus build --out {root} --version "
+                          f"{version or CORPUS_VERSION} --force")
     with open(manifest, newline="", encoding="utf-8") as f:
         ids = [row["id"] for row in csv.DictReader(f)]
     missing = [i for i in ids for ext in (".wav", ".TextGrid") if not (root / f"{i}{ext}").is_file()]
@@ -621,7 +628,18 @@ class Corpus:
             voices, so the noise says nothing about the test set), each scaled to the same power; ``"white"``:
             Gaussian white noise.
         seed : int
-            With ``utt_id``, decides the noise: the same arguments give the same samples on every machine.
+            With ``utt_id``, decides the noise: the same arguments on the same corpus (version, size, seed) give
+            the same samples on every machine.
+
+        Returns
+        -------
+        np.ndarray
+            float32 samples at 16 kHz, as long as the utterance.
+
+        Raises
+        ------
+        ValueError
+            An unknown ``noise``, or a corpus with fewer than four other train speakers (babble).
         """
         import zlib
 

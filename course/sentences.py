@@ -509,6 +509,12 @@ def held_out_sentences(split: str, seed: int = 0, sizes: dict[str, int] | None =
     if split not in ("validation", "test"):
         raise ValueError(f"held-out split must be 'validation' or 'test', got {split!r}.")
     sizes = dict(HELD_OUT_SIZES, **(sizes or {}))
+    keys = [k for k, s in _COMMAND_SPLITS.items() if s == split]
+    if sizes["homophone"] % 2:
+        raise ValueError(f"Homophones come in minimal pairs: give an even number, not {sizes['homophone']}.")
+    if sizes["command"] > len(keys):
+        raise ValueError(f"There are {len(keys)} held-out command keys per split; {sizes['command']} commands would "
+                         "repeat sentences.")
     rng = np.random.default_rng([seed, 2, SPLIT_SEEDS[split]])
     out: list[Sentence] = []
     groups = sorted(HOMOPHONE_PAIRS)
@@ -522,7 +528,6 @@ def held_out_sentences(split: str, seed: int = 0, sizes: dict[str, int] | None =
         for spelling in sorted(HOMOPHONE_PAIRS[group]):
             cues = HOMOPHONE_PAIRS[group][spelling][position]
             out.append(homophone_sentence(group, spelling, position, cues[rng.integers(len(cues))], frame))
-    keys = [k for k, s in _COMMAND_SPLITS.items() if s == split]
     for i in range(sizes["command"]):
         action, rest = keys[i % len(keys)].split(".", 1)
         phrase, obj, loc = rest.split(":")

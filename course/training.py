@@ -29,9 +29,11 @@ metrics are measured on the stored weights.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -128,19 +130,13 @@ def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator,
         yield queue.pop()
 
 
-def _checkpoint_path(out: Path, corpus_version: int) -> Path:
-    """Where a training run into ``out`` keeps its resumable state: the cache, not the output folder."""
-    from course.corpus import default_cache_dir
-
-    return default_cache_dir() / "training" / f"{Path(out).name}-corpus-v{corpus_version}.pt"
-
-
 def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items: int, steps: int,  # noqa: ANN001
               batch_size: int, rng: np.random.Generator, lr: float, warmup: int, log_every: int = 100,
               lengths: np.ndarray | None = None, checkpoint: Path | None = None, save_every: int = 250) -> None:
     """AdamW with warm-up and cosine decay, gradient clipping at 5, over random batches of item indices.
 
-    With ``checkpoint`` (a file), the whole training state (weights, optimiser, schedule, the random generators,
+    With ``checkpoint`` (a file; :func:`train` names one per model, output folder and settings), the whole training
+    state (weights, optimiser, schedule, the random generators,
     the batches left of the epoch and the loss's step counter) is saved there every ``save_every`` steps, and a
     run that finds a checkpoint of the same recipe (steps, items, batch size) resumes from it and ends as the
     uninterrupted run would (tests/test_training.py checks it). The file is removed when training ends.
@@ -152,7 +148,9 @@ def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items
     calls = getattr(loss_of_batch, "calls", None)  # a loss that counts its calls (the auxiliary loss's fade-out)
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, weights_only=False)
-        if state["recipe"] == recipe:
+        if state["recipe"] != recipe:
+            _log(f"not resuming from {checkpoint}: it holds a run of another recipe ({state['recipe']})")
+        else:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
@@ -176,7 +174,7 @@ def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items
             _log(f"step {step}/{steps} loss {loss.item():.3f} ({(time.time() - start) / 60:.1f} min)")
         if checkpoint is not None and (step + 1) % save_every == 0 and step + 1 < steps:
             Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(checkpoint).with_suffix(".partial")
+            tmp = Path(checkpoint).with_suffix(f".{os.getpid()}.partial")
             torch.save({"recipe": recipe, "step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(),
                         "sched": sched.state_dict(), "rng": rng.bit_generator.state, "queue": list(queue),
                         "torch_rng": torch.get_rng_state(), "np_rng": np.random.get_state(),
@@ -311,7 +309,8 @@ def _phone_ctc_loss(model, processor, utts: list, waves: list[np.ndarray],  # no
 
 
 def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED, lr: float = 1.5e-3,
-                   speed: float = 0.1, aux_fraction: float = 0.5, corpus_version: int = CORPUS_VERSION) -> None:
+                   speed: float = 0.1, aux_fraction: float = 0.5, corpus_version: int = CORPUS_VERSION,
+                   checkpoint: Path | None = None) -> None:
     """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones.
 
     ``speed``: speed-perturbation range (see :func:`_phone_ctc_loss`); ``aux_fraction``: the share of the steps
@@ -339,7 +338,7 @@ def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int 
     trained = model if aux_head is None else torch.nn.ModuleList([model, aux_head])  # the head is trained, not saved
     _optimise(trained, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr, warmup=400,
               lengths=np.array([len(w) for w in waves]),
-              checkpoint=_checkpoint_path(out, corpus_version))
+              checkpoint=checkpoint)
     _save_half(model, processor, out)
 
 
@@ -398,7 +397,8 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
 
 
 def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int = SEED, ctc_weight: float = 0.3,
-                  corpus_version: int = CORPUS_VERSION, token_noise: float | None = None) -> None:
+                  corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
+                  token_noise: float | None = None) -> None:
     """Train ``tiny-whisper`` from scratch.
 
     The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
@@ -409,8 +409,8 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     ``token_noise``: the share of the teacher-forced decoder inputs replaced by random tokens (default 0 on corpus
     version 1, 0.15 from version 2). A decoder trained on a small grammar learns to predict words from the words
     before them and then writes the training sentences it knows instead of the new ones it hears; measured on corpus
-    v2 without it, word error rate 0.28 on held-out sentences against 0.0 on training sentences, and 0.29 for train
-    speakers reading the held-out sentences (docs/models.md). An unreliable history makes it listen.
+    v2 without it, word error rate 0.28 on held-out sentences, 0.0 on training utterances, and 0.29 for train
+    speakers reading held-out rich sentences (docs/models.md). An unreliable history makes it listen.
     """
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
@@ -460,7 +460,7 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
         return outputs.loss + ctc_weight * ctc
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300,
-              checkpoint=_checkpoint_path(out, corpus_version))
+              checkpoint=checkpoint)
     del model._ctc_head
     _save_half(model, processor, out)
     model.generation_config.save_pretrained(out)
@@ -487,9 +487,13 @@ def slot_classes() -> list[tuple[str, str]]:
 
 
 def slot_ranges(config) -> dict[str, range]:  # noqa: ANN001
-    """Which logits belong to which slot, from a per-slot intent model's config (``config.slots``)."""
+    """Which logits belong to which slot, from a per-slot intent model's config.
+
+    ``config.slots`` is a list of ``[slot, values]`` pairs in the order of the logits (a list, because a saved
+    config's dictionaries come back with their keys sorted).
+    """
     out, start = {}, 0
-    for slot, values in config.slots.items():
+    for slot, values in config.slots:
         out[slot] = range(start, start + len(values))
         start += len(values)
     return out
@@ -506,7 +510,8 @@ def slot_loss(logits: torch.Tensor, targets: torch.Tensor, ranges: dict[str, ran
 
 
 def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED,
-                 init_from: str | Path = "tiny-w2v2-ctc", corpus_version: int = CORPUS_VERSION) -> None:
+                 init_from: str | Path = "tiny-w2v2-ctc", corpus_version: int = CORPUS_VERSION,
+                 checkpoint: Path | None = None) -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``).
 
     On corpus version 1 the model has one output per intent (action, object and location combined). From version 2
@@ -529,7 +534,7 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
     config.id2label = dict(enumerate(names))
     config.label2id = label2id
     if per_slot:
-        config.slots = {slot: list(SLOT_VALUES[slot]) for slot in SLOTS}
+        config.slots = [[slot, list(SLOT_VALUES[slot])] for slot in SLOTS]
     model = Wav2Vec2ForSequenceClassification(config)
     ctc, _ = load_model(init_from)
     missing = model.wav2vec2.load_state_dict(ctc.wav2vec2.state_dict(), strict=False)
@@ -557,7 +562,7 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
               lengths=np.array([len(w) for w in waves]),
-              checkpoint=_checkpoint_path(out, corpus_version))
+              checkpoint=checkpoint)
     _save_half(model, fe, out)
 
 
@@ -574,8 +579,8 @@ def classify(model, processor, waves: list[np.ndarray], batch_size: int = 16) ->
                 out.extend(model.config.id2label[int(k)] for k in logits.argmax(-1))
                 continue
             for row in logits:
-                out.append({slot: model.config.slots[slot][int(row[r.start:r.stop].argmax())]
-                            for slot, r in ranges.items()})
+                out.append({slot: values[int(row[r.start:r.stop].argmax())]
+                            for (slot, values), r in zip(model.config.slots, ranges.values())})
     return out
 
 
@@ -684,7 +689,7 @@ def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk:
 
 def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = SEED,
                  targets_from: str | Path | None = None, target_layer: int = 4,
-                 corpus_version: int = CORPUS_VERSION) -> None:
+                 corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None) -> None:
     """Pretrain ``tiny-hubert`` without labels: masked prediction of k-means clusters of MFCC frames.
 
     HuBERT's first iteration (Hsu et al. 2021): k-means (:data:`HUBERT_CLUSTERS` clusters) over standardised
@@ -736,7 +741,7 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=400,
               lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]),
-              checkpoint=_checkpoint_path(out, corpus_version))
+              checkpoint=checkpoint)
     del model._pretraining_head
     _save_half(model, fe, out)
     torch.save(head.state_dict(), out / "pretraining_head.pt")
@@ -770,7 +775,8 @@ def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = 
 
 
 def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int = SEED,
-                     init_from: str | Path = "tiny-hubert", corpus_version: int = CORPUS_VERSION) -> None:
+                     init_from: str | Path = "tiny-hubert", corpus_version: int = CORPUS_VERSION,
+                     checkpoint: Path | None = None) -> None:
     """Fine-tune ``tiny-hubert`` (or ``init_from``) with CTC on phones into ``tiny-hubert-ctc``.
 
     As in HuBERT's fine-tuning recipe the convolutional front end stays frozen; the phone vocabulary and
@@ -795,7 +801,7 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
     loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng)
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=300,
               lengths=np.array([len(w) for w in waves]),
-              checkpoint=_checkpoint_path(out, corpus_version))
+              checkpoint=checkpoint)
     _save_half(model, processor, out)
 
 
@@ -830,6 +836,19 @@ TRAINERS = {"tiny-w2v2-ctc": train_w2v2_ctc, "tiny-whisper": train_whisper, "tin
             "tiny-hubert": train_hubert, "tiny-hubert-ctc": train_hubert_ctc}
 
 
+def checkpoint_path(name: str, out: Path, settings: dict) -> Path:
+    """Where :func:`train` keeps the resumable state of a run: in the cache, one file per model, output folder and
+    settings (every trainer argument, defaults included), so a run with other settings never resumes another's."""
+    from course.corpus import default_cache_dir
+
+    bound = inspect.signature(TRAINERS[name]).bind(out, **{k: v for k, v in settings.items() if k != "checkpoint"})
+    bound.apply_defaults()
+    recipe = {k: str(v) for k, v in bound.arguments.items() if k != "checkpoint"}
+    recipe["out"] = str(Path(out).resolve())
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+    return default_cache_dir() / "training" / f"{name}-{digest}.pt"
+
+
 def train(name: str, out: Path | None = None, steps: int | None = None, corpus_version: int = CORPUS_VERSION,
           **options) -> dict:
     """Retrain a shipped model, save it (default: into the package) and evaluate it.
@@ -844,6 +863,12 @@ def train(name: str, out: Path | None = None, steps: int | None = None, corpus_v
     kwargs = dict(options, corpus_version=corpus_version)
     if steps is not None:
         kwargs["steps"] = steps
+    params = inspect.signature(TRAINERS[name]).parameters
+    unknown = sorted(set(options) - set(params) | ({"checkpoint"} & set(options)))
+    if unknown:
+        raise ValueError(f"{name} has no setting {', '.join(unknown)}; its settings: "
+                         f"{', '.join(p for p in params if p not in ('out', 'checkpoint'))}.")
+    kwargs["checkpoint"] = checkpoint_path(name, out, kwargs)
     TRAINERS[name](out, **kwargs)
     minutes = (time.time() - start) / 60
     metrics = evaluate(name, out, corpus_version)
@@ -923,9 +948,10 @@ _RECIPES = {
     "tiny-whisper": (
         "From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a linear head on the "
         "encoder output over the same BPE tokens (joint CTC-attention training, Kim, Hori & Watanabe 2017; the "
-        "CTC head is dropped before saving); 4 000 steps of 16 utterances (about 15 epochs); dropout 0.05; AdamW "
-        "(lr 1e-3, weight decay 0.01), 300 warm-up steps then cosine decay; gradient clipping at 5; seed 0; "
-        "2 threads."
+        "CTC head is dropped before saving); 4 000 steps of 16 utterances (about 15 epochs); dropout 0.05; on "
+        "corpus version 2, 15 % of the teacher-forced decoder inputs replaced by random tokens (`token_noise`); "
+        "AdamW (lr 1e-3, weight decay 0.01), 300 warm-up steps then cosine decay; gradient clipping at 5; seed 0; "
+        "2 threads (`tools/retrain`: 1)."
     ),
     "tiny-w2v2-intent": (
         "The encoder starts from `tiny-w2v2-ctc`; its convolutional front end is frozen; mean-pooled frames → "
@@ -962,7 +988,7 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
     if getattr(config, "slots", None):  # the per-slot intent model (corpus v2)
         usage = ("logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits[0]\n"
                  "start = 0\n"
-                 "for slot, values in model.config.slots.items():  # action, object, location\n"
+                 "for slot, values in model.config.slots:  # action, object, location\n"
                  "    print(slot, values[int(logits[start:start + len(values)].argmax())])\n"
                  "    start += len(values)")
     n_params = metrics.get("parameters")
@@ -1023,7 +1049,8 @@ load as float32.
 | --- | --- |
 {rows}
 
-`*_speaker_min` / `*_speaker_max`: the lowest and highest value over the test speakers.
+{"`*_speaker_min` / `*_speaker_max`: the lowest and highest value over the test speakers." if any(
+    k.endswith("_speaker_min") for k in metrics) else ""}
 {_cue_section(metrics)}
 {layerwise}
 ## Limitations
@@ -1104,8 +1131,10 @@ def replace_word(wave: np.ndarray, word: Interval, how: str = "silence", seed: i
 def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_VERSION) -> dict:
     """Recompute a model's metrics on the held-out test speakers (and, from corpus v2, test sentences).
 
-    Besides the overall metric, the lowest and highest value over the test speakers. For ``tiny-whisper`` on corpus
-    v2 also the design check of the homophones: the accuracy when the cue word is replaced by silence or noise.
+    Besides the overall metric, the lowest and highest value over the test speakers (phone and word error rates,
+    homophone accuracy, each slot's accuracy; not the masked-prediction accuracy of ``tiny-hubert`` nor the v1
+    intent model). For ``tiny-whisper`` on corpus v2 also the design check of the homophones: the accuracy when the
+    cue word is replaced by silence or noise.
     """
     if name not in SHIPPED:
         raise ValueError(f"Unknown model {name!r}; shipped: {', '.join(SHIPPED)}.")
@@ -1133,9 +1162,10 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
             by_speaker.setdefault(utts[k].speaker, []).append(k)
         metrics |= _spread("word_error_rate", {spk: error_rate([refs[k] for k in ks], [hyps[k].split() for k in ks])
                                                for spk, ks in by_speaker.items()})
+        hom_set = set(homs)
         metrics |= _spread("homophone_accuracy", {
-            spk: float(np.mean([_homophone_correct(utts[k], hyps[k]) for k in ks if k in set(homs)]))
-            for spk, ks in by_speaker.items()})
+            spk: float(np.mean([_homophone_correct(utts[k], hyps[k]) for k in ks if k in hom_set]))
+            for spk, ks in by_speaker.items() if hom_set & set(ks)})
         if corpus_version >= 2:
             for how in ("silence", "noise"):
                 ablated = [replace_word(waves[k], utts[k].words[int(utts[k].labels["cue_index"])], how) for k in homs]
@@ -1149,6 +1179,8 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
     else:
         utts, waves = _load_split(corpus, "test", kind="command")
         preds = classify(model, processor, waves)
+        if not utts:
+            raise ValueError(f"{corpus.root} has no test commands to evaluate {name} on.")
         if isinstance(preds[0], dict):
             hits = {slot: [p[slot] == u.labels[slot] for u, p in zip(utts, preds)] for slot in SLOTS}
             metrics = {f"{slot}_accuracy": round(float(np.mean(h)), 4) for slot, h in hits.items()}

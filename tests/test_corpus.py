@@ -320,3 +320,24 @@ def test_default_corpus_directories_are_per_version_so_another_versions_corpus_n
     assert default_corpus_dir() == tmp_path / f"corpus-v{CORPUS_VERSION}"
     assert default_corpus_dir("corpus-large") == tmp_path / f"corpus-large-v{CORPUS_VERSION}"
     assert not default_corpus_dir().exists()
+
+
+def test_version_1_sentences_are_those_of_the_released_corpus():
+    """Corpus v2's code must not change what version 1 builds (the notebooks' outputs depend on it).
+
+    The digest covers every default v1 utterance's text, labels and the generator state after drawing it (which
+    decides the rate, loudness and silences); it was computed with the grammar as released before version 2 existed
+    (commit 54670d0), not with this code.
+    """
+    import hashlib
+    import json
+
+    from course import sentences as S
+
+    h = hashlib.sha256()
+    for i, (_, _, kind) in enumerate(C._utterance_plan(2400)):
+        rng = np.random.default_rng([0, i])
+        sent = S.GENERATORS[kind](rng)
+        labels = {k: v for k, v in sent.labels.items() if k != "key"}
+        h.update(json.dumps([sent.text, labels, float(rng.random())], sort_keys=True).encode())
+    assert h.hexdigest() == "65e4f29cc7f851d149ba555b8a95a7baac14d665aa3e4b081c219b51130a01c1"

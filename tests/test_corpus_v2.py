@@ -299,3 +299,18 @@ def test_noisy_condition_is_deterministic_at_the_asked_snr_and_uses_no_held_out_
     assert {v2.manifest.loc[i, "split"] for i in read if i != utt_id} == {"train"}
     with pytest.raises(ValueError, match="babble"):
         v2.noisy(utt_id, 5, noise="pink")
+
+
+def test_a_corpus_of_another_version_is_named_not_overwritten(v2):
+    from course.corpus import CorpusError
+
+    with pytest.raises(CorpusError, match=r"holds corpus version 2, not version 1.*version=2"):
+        load_corpus(v2.root, build=False, version=1)
+    assert load_corpus(v2.root, build=False, version=None).info["version"] == 2
+
+
+def test_held_out_sizes_that_would_break_the_design_are_refused():
+    with pytest.raises(ValueError, match="even"):
+        S.held_out_sentences("test", sizes={"homophone": 31})
+    with pytest.raises(ValueError, match="16 held-out command"):
+        S.held_out_sentences("test", sizes={"command": 17})

@@ -65,7 +65,7 @@ def test_auxiliary_phone_loss_fades_out_into_pure_ctc(small_corpus):
     assert losses[2][1] == pytest.approx(losses[2][0], abs=1e-6)  # faded out: pure CTC, same batches and noise
 
 
-def test_per_slot_intent_model_scores_and_names_each_slot_separately():
+def test_per_slot_intent_model_scores_and_names_each_slot_separately(tmp_path):
     """Corpus v2's intent model: one softmax per slot in one classification head (config.slots)."""
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
@@ -74,7 +74,7 @@ def test_per_slot_intent_model_scores_and_names_each_slot_separately():
 
     names = [f"{slot}={value}" for slot, value in slot_classes()]
     config = w2v2_config(vocab_size=32, num_labels=len(names))
-    config.slots = {slot: list(SLOT_VALUES[slot]) for slot in SLOTS}
+    config.slots = [[slot, list(SLOT_VALUES[slot])] for slot in SLOTS]
     ranges = slot_ranges(config)
     assert [len(r) for r in ranges.values()] == [len(SLOT_VALUES[s]) for s in SLOTS]
     assert sum(len(r) for r in ranges.values()) == len(names)
@@ -90,12 +90,21 @@ def test_per_slot_intent_model_scores_and_names_each_slot_separately():
         worse = logits.clone()
         worse[0, r.start] = 5.0
         assert float(slot_loss(worse, target, ranges)) > float(flat)
+    # decoding after a save and a reload: the head's bias favours one known value per slot
     torch.manual_seed(0)
     model = Wav2Vec2ForSequenceClassification(config).eval()
+    wanted = {"action": "bring", "object": "socks", "location": "kitchen"}
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        for slot, r in ranges.items():
+            model.classifier.bias[r.start + SLOT_VALUES[slot].index(wanted[slot])] = 10.0
+    model.save_pretrained(tmp_path)
+    reloaded = Wav2Vec2ForSequenceClassification.from_pretrained(tmp_path).eval()
     fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, return_attention_mask=True)
-    preds = classify(model, fe, [np.random.default_rng(i).normal(0, 0.1, 16000).astype(np.float32)
-                                 for i in range(3)])
-    assert all(set(p) == set(SLOTS) and all(p[s] in SLOT_VALUES[s] for s in SLOTS) for p in preds)
+    preds = classify(reloaded, fe, [np.random.default_rng(i).normal(0, 0.1, 16000).astype(np.float32)
+                                    for i in range(3)])
+    assert preds == [wanted] * 3
 
 
 def test_replacing_the_cue_word_keeps_the_rest_of_the_waveform():
@@ -149,3 +158,19 @@ def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_unin
     resumed = _toy_training(ckpt)
     assert torch.equal(straight, resumed)
     assert not ckpt.exists(), "a finished training removes its checkpoint"
+
+
+def test_each_training_setting_gets_its_own_checkpoint_and_unknown_settings_are_refused(tmp_path, monkeypatch):
+    from course.training import checkpoint_path, train
+
+    monkeypatch.setenv("SPEECH_COURSE_CACHE", str(tmp_path))
+    base = checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2})
+    assert base.parent == tmp_path / "training"
+    assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "steps": 4000})
+    others = [checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "token_noise": 0.3}),
+              checkpoint_path("tiny-whisper", tmp_path / "b", {"corpus_version": 2}),
+              checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 1}),
+              checkpoint_path("tiny-w2v2-ctc", tmp_path / "a", {"corpus_version": 2})]
+    assert len({base, *others}) == 5
+    with pytest.raises(ValueError, match="tiny-whisper has no setting init_from"):
+        train("tiny-whisper", out=tmp_path / "c", init_from="tiny-w2v2-ctc")
