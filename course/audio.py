@@ -149,6 +149,18 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarr
     The ratio is of mean powers over the whole of ``speech`` (silences included, as most robustness studies do).
     ``noise`` is repeated or cut to the length of ``speech``. The sum is clipped to [-1, 1].
 
+    Parameters
+    ----------
+    speech, noise : np.ndarray
+        Mono waveforms (any sample rate; they are mixed sample by sample).
+    snr_db : float
+        The signal-to-noise ratio in decibels; 0 means equal powers.
+
+    Returns
+    -------
+    np.ndarray
+        float32, as long as ``speech``.
+
     Raises
     ------
     AudioError

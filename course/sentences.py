@@ -325,6 +325,20 @@ def split_of_key(kind: str, key: str, held_out: int = 1) -> str:
 
     A hash of ``kind`` and ``key``, so the assignment is the same on every machine and does not depend on which
     sentences were drawn before.
+
+    Parameters
+    ----------
+    kind : str
+        The sentence kind (part of the hash, so kinds are split independently).
+    key : str
+        The held-out unit (``Sentence.labels["key"]``).
+    held_out : int
+        Tenths of the keys for each of test and validation.
+
+    Returns
+    -------
+    str
+        ``"test"``, ``"validation"`` or ``"train"``.
     """
     import hashlib
 

@@ -210,8 +210,6 @@ def test_missing_corpus_errors_and_first_use_build(tmp_path):
 
 
 def test_interrupted_build_leaves_nothing_that_loads(tmp_path, monkeypatch):
-    calls = {"n": 0}
-
     def failing_run_jobs(jobs, workers, progress):
         # write a few files like a real build would, then die
         out = Path(jobs[0][-1])
