@@ -985,6 +985,8 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
 
     config = AutoConfig.from_pretrained(out)
     intro, classes, usage = _CARD_INTRO[name]
+    version = metrics.get("corpus_version", 1)
+    flag = "" if version == CORPUS_VERSION else f" --corpus-version {version}"
     if getattr(config, "slots", None):  # the per-slot intent model (corpus v2)
         usage = ("logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits[0]\n"
                  "start = 0\n"
@@ -1003,7 +1005,7 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
     rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(metrics.items()))
     missed = unmet_targets(name, metrics)
     status = ("**Below target**: " + "; ".join(missed) + ". This checkpoint is preliminary; retrain it with "
-              f"`speech-course models train {name}`." if missed else
+              f"`speech-course models train {name}{flag}`." if missed else
               "Meets all its targets." if TARGETS.get(name) else "This model has no target; measured values:")
     layerwise = ""
     if (out / "layerwise.json").is_file():
@@ -1013,7 +1015,8 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
 {intro}
 
 Trained by the course *Interpretability Techniques for Speech Models* on its synthetic eSpeak NG corpus, on a
-2-core CPU. Reproduce with `speech-course models train {name}`; re-measure with `speech-course models evaluate {name}`.
+2-core CPU. Reproduce with `speech-course models train {name}{flag}`; re-measure with
+`speech-course models evaluate {name}{flag}`.
 
 ## Use
 
