@@ -398,7 +398,7 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
 
 def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int = SEED, ctc_weight: float = 0.3,
                   corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
-                  token_noise: float | None = None) -> None:
+                  token_noise: float | None = None, kinds: tuple[str, ...] | None = None) -> None:
     """Train ``tiny-whisper`` from scratch.
 
     The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
@@ -411,12 +411,17 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     before them and then writes the training sentences it knows instead of the new ones it hears; measured on corpus
     v2 without it, word error rate 0.28 on held-out sentences, 0.0 on training utterances, and 0.29 for train
     speakers reading held-out rich sentences (docs/models.md). An unreliable history makes it listen.
+
+    ``kinds``: train on these sentence kinds only (default: all), for ablations of the training data.
     """
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
     _seed_everything(seed)
     corpus = large_corpus(corpus_version)
     utts, waves = _load_split(corpus, "train")
+    if kinds is not None:
+        keep = [k for k, u in enumerate(utts) if u.kind in kinds]
+        utts, waves = [utts[k] for k in keep], [waves[k] for k in keep]
     processor = _whisper_processor([u.text for u in utts])
     tok = processor.tokenizer
     sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
