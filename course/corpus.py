@@ -381,7 +381,9 @@ def build_corpus(
     out : path-like, optional
         Target directory, new or empty; default :func:`default_corpus_dir`.
     size : int
-        Number of utterances (spread evenly over the 14 speakers; at least 14).
+        Number of utterances: version 1 spreads them evenly over its 14 speakers (at least 14); version 2 first
+        reads its held-out sentences with every validation and test speaker (864 utterances), then spreads the rest
+        over its 20 train speakers.
     seed : int
         Same seed and size give byte-identical files, in any process.
     force : bool
