@@ -314,3 +314,9 @@ def test_held_out_sizes_that_would_break_the_design_are_refused():
         S.held_out_sentences("test", sizes={"homophone": 31})
     with pytest.raises(ValueError, match="16 held-out command"):
         S.held_out_sentences("test", sizes={"command": 17})
+
+
+def test_a_version_2_corpus_too_small_for_its_held_out_splits_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="at least 864 utterances"):
+        build_corpus(tmp_path / "c", size=500, version=2, progress=False)
+    assert not (tmp_path / "c").exists()
