@@ -346,11 +346,20 @@ def split_of_key(kind: str, key: str, held_out: int = 1) -> str:
     return "test" if bucket < held_out else "validation" if bucket < 2 * held_out else "train"
 
 
-def homophone_frame(position: str, rng: np.random.Generator) -> tuple[str, str, str]:
-    """Frame words ``(subject, verb, adverb)`` for a cue ``position`` ("before" or "after")."""
+def _frame_key(position: str, frame: tuple[str, str, str]) -> str:
+    """The held-out unit of a homophone sentence: its cue position and frame words."""
+    return f"{position}:{' '.join(frame)}"
+
+
+def homophone_frame(position: str, rng: np.random.Generator, split: str) -> tuple[str, str, str]:
+    """Frame words ``(subject, verb, adverb)`` for a cue ``position`` ("before" or "after") whose key is in
+    ``split`` (drawn until one is)."""
     verbs = _VERBS if position == "before" else _REPORTS
-    return (_SUBJECTS[rng.integers(len(_SUBJECTS))], verbs[rng.integers(len(verbs))],
-            _ADVERBS[rng.integers(len(_ADVERBS))])
+    while True:
+        frame = (_SUBJECTS[rng.integers(len(_SUBJECTS))], verbs[rng.integers(len(verbs))],
+                 _ADVERBS[rng.integers(len(_ADVERBS))])
+        if split_of_key("homophone", _frame_key(position, frame)) == split:
+            return frame
 
 
 def homophone_sentence(group: str, spelling: str, position: str, cue: str, frame: tuple[str, str, str]) -> Sentence:
@@ -363,7 +372,7 @@ def homophone_sentence(group: str, spelling: str, position: str, cue: str, frame
         words, target, cue_index = (subject, verb, "the", cue, spelling, adverb), 4, 3
     else:
         words, target, cue_index = (subject, verb, "the", spelling, cue, adverb), 3, 4
-    key = f"{position}:{' '.join(frame)}"
+    key = _frame_key(position, frame)
     labels = {"homophone_group": group, "target_word": spelling, "target_index": target, "cue_word": cue,
               "cue_index": cue_index, "cue_position": position, "pair_id": f"{group}|{key}", "key": key}
     return Sentence("homophone", words, labels)
@@ -377,10 +386,7 @@ def homophone_v2(rng: np.random.Generator, split: str = "train") -> Sentence:
     position = CUE_POSITIONS[rng.integers(2)]
     cues = HOMOPHONE_PAIRS[group][spelling][position]
     cue = cues[rng.integers(len(cues))]
-    while True:
-        frame = homophone_frame(position, rng)
-        if split_of_key("homophone", f"{position}:{' '.join(frame)}") == split:
-            return homophone_sentence(group, spelling, position, cue, frame)
+    return homophone_sentence(group, spelling, position, cue, homophone_frame(position, rng, split))
 
 
 # Commands v2: the v1 grammar with a held-out unit, the key (action phrase, object, location). For every
@@ -535,10 +541,7 @@ def held_out_sentences(split: str, seed: int = 0, sizes: dict[str, int] | None =
     for i in range(sizes["homophone"] // 2):
         group = groups[i % len(groups)]
         position = CUE_POSITIONS[(i + (split == "validation") + i // len(groups)) % 2]
-        while True:
-            frame = homophone_frame(position, rng)
-            if split_of_key("homophone", f"{position}:{' '.join(frame)}") == split:
-                break
+        frame = homophone_frame(position, rng, split)
         for spelling in sorted(HOMOPHONE_PAIRS[group]):
             cues = HOMOPHONE_PAIRS[group][spelling][position]
             out.append(homophone_sentence(group, spelling, position, cues[rng.integers(len(cues))], frame))
