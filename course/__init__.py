@@ -13,6 +13,7 @@ Modules, one concern each:
 - :mod:`course.similarity` RDMs and RSA, linear/RBF and debiased CKA
 - :mod:`course.lenses`     CTC lens and decoder lens, with pre-/post-LN final-norm handling
 - :mod:`course.abx`       ABX phone discriminability (DTW, within/across speakers, triphone contexts)
+- :mod:`course.claims`    findings as code: the notebooks' statements checked against their outputs at build
 - :mod:`course.doctor`    ``speech-course doctor``: does every compiled piece the course needs load?
 """
 

@@ -9,6 +9,10 @@ For each assignment ``NN_topic``:
   nbgrader cell metadata, so it is also a valid submission (that scores full
   marks — the test suite checks).
 
+When ``autograder/claims/NN_topic.py`` exists (:mod:`course.claims`), its sentences must occur in the
+notebook's Markdown, and it runs in the solution's kernel after the last cell: a finding the text states that the
+outputs no longer support stops the build with that sentence. It is removed again before anything is written.
+
 Both are normalised (:func:`course.grading.notebooks.normalize`) so that a
 rebuild on the same machine gives identical bytes. ``--check`` rebuilds into
 memory and compares instead of writing (:func:`differences`): everything that
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from course.claims import ClaimError, claims_file, sentences_not_in_text
 from course.grading.assignments import prepare_assignment
 from course.grading.layout import assignment_ids, check_course_dir, copy_data_files
 from course.grading.notebooks import normalize, notebook_text, read_notebook, solution_notebook
@@ -123,25 +128,59 @@ def render_assignment(course_dir: Path, assignment: str, work: Path, execute: bo
 
 @dataclass
 class _Generated:
-    """One assignment after ``nbgrader generate_assignment``: the release's text and the solution to execute."""
+    """One assignment after ``nbgrader generate_assignment``: the release's text, the solution to execute and the
+    code of its claims (:mod:`course.claims`; None without a claims file)."""
 
     notebook: str
     exercise: str
     solution: NotebookNode
     data_dir: Path
+    claims: str | None = None
+
+
+def read_claims(course_dir: Path, assignment: str, source: NotebookNode) -> str | None:
+    """The code of ``assignment``'s claims file, after checking that each of its sentences is in the notebook's text.
+
+    Raises
+    ------
+    ClaimError
+        If a sentence the file checks does not occur in the source notebook's Markdown.
+    """
+    path = claims_file(course_dir, assignment)
+    if not path.is_file():
+        return None
+    code = path.read_text(encoding="utf-8")
+    missing = sentences_not_in_text(code, [c.source for c in source.cells if c.cell_type == "markdown"])
+    if missing:
+        raise ClaimError(f"{path}: these sentences are not in {assignment}'s text (a claim checks the sentence "
+                         "a learner reads, word for word):\n" + "\n".join(f"  - {s!r}" for s in missing))
+    return code
 
 
 def _generate(course_dir: Path, assignment: str, work: Path) -> _Generated:
     prep = prepare_assignment(course_dir, assignment, work)
     exercise = normalize(read_notebook(prep.release), keep_outputs=False)
-    solution = solution_notebook(read_notebook(prep.source), read_notebook(prep.release))
-    return _Generated(prep.notebook, notebook_text(exercise), solution, prep.data_dir)
+    source = read_notebook(prep.source)
+    solution = solution_notebook(source, read_notebook(prep.release))
+    claims = read_claims(course_dir, assignment, source)
+    return _Generated(prep.notebook, notebook_text(exercise), solution, prep.data_dir, claims)
 
 
 def _finish(generated: _Generated, execute: bool, threads: int | None = None) -> tuple[dict[str, str], int | None]:
     solution, peak = generated.solution, None
     if execute:
-        solution, peak = execute_measured(solution, generated.data_dir, threads=threads)
+        check = None
+        if generated.claims is not None:  # runs after the last cell, then leaves: learners never see it
+            import nbformat
+
+            check = nbformat.v4.new_code_cell(generated.claims)
+            check.id = "claims-check"
+            solution.cells.append(check)
+        try:
+            solution, peak = execute_measured(solution, generated.data_dir, threads=threads)
+        finally:
+            if check is not None:
+                solution.cells.remove(check)
         solution = _drop_stderr(solution)
     solution = normalize(solution, keep_outputs=execute)
     return {f"exercises/{generated.notebook}": generated.exercise,

@@ -87,6 +87,8 @@ LEFT_OUT = {
     "autograder/source": "the assignment sources hold the solutions and the hidden tests; the release has its own "
                          "autograder/source with the visible tests only",
     "autograder/broken": "deliberately broken answers, each a full solution with one bug",
+    "autograder/claims": "the checks of the notebooks' findings, run when the solutions are built: they restate "
+                         "the findings the learner is asked to find",
     "tests": "the test suite (it reads the solutions and the hidden tests)",
     "slides": "the decks' speaker notes are the instructor's: they hold possible answers to the discussion "
               "questions and point at the edge cases the hidden tests check",
@@ -644,7 +646,7 @@ def write_release(repo: Path, out: Path, *, binder_repo: str | None = None, bind
 
 def _verify(out: Path, exercises: dict[str, NotebookNode]) -> None:
     """Last guard: nothing that must stay out is in ``out``, and each self-check source is its exercise, marked."""
-    for path in ("solutions", "tests", "autograder/broken", "slides", ".ci"):
+    for path in ("solutions", "tests", "autograder/broken", "autograder/claims", "slides", ".ci"):
         if (out / path).exists():
             raise ReleaseError(f"internal error: {out / path} must not be in a release.")
     for a, exercise in exercises.items():
