@@ -35,6 +35,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -398,7 +399,8 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
 
 def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int = SEED, ctc_weight: float = 0.3,
                   corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
-                  token_noise: float | None = None, kinds: tuple[str, ...] | None = None) -> None:
+                  token_noise: float | None = None, kinds: tuple[str, ...] | None = None,
+                  speed_factors: tuple[float, ...] | None = None, spec_augment: bool | None = None) -> None:
     """Train ``tiny-whisper`` from scratch.
 
     The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
@@ -413,6 +415,13 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     speakers reading held-out rich sentences (docs/models.md). An unreliable history makes it listen.
 
     ``kinds``: train on these sentence kinds only (default: all), for ablations of the training data.
+
+    ``speed_factors``: each training utterance is also played at these speeds (3-way speed perturbation, Ko et al.
+    2015; default ``(1.0,)`` on corpus version 1, ``(0.9, 1.0, 1.1)`` from version 2) and every batch draws one
+    version of each utterance at random. ``spec_augment``: mask two bands of mel channels (up to 12 of 80) and two
+    stretches of up to 4 % of the frames of each training example (Park et al. 2019; default off on version 1, on
+    from version 2). Both keep what is said and change how it sounds, so that a model cannot recite a training
+    utterance from the sound of it.
     """
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
@@ -429,11 +438,23 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     ctc_head = torch.nn.Linear(model.config.d_model, len(tok) + 1)  # + 1: the CTC blank, the last index
     model.add_module("_ctc_head", ctc_head)  # optimised with the model; removed before saving
     model.generation_config = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos,
-                                               bos_token_id=eos, max_length=64)
-    _log("tiny-whisper: computing log-mel features")
-    feats = processor.feature_extractor(waves, sampling_rate=16000, return_tensors="np").input_features
-    # encoder frames (20 ms) that hold speech: the rest of the 5 s window is padding
-    enc_frames = np.array([min(model.config.max_source_positions, len(w) // 320 + 1) for w in waves])
+                                               bos_token_id=eos, max_new_tokens=40)
+    if speed_factors is None:
+        speed_factors = (1.0,) if corpus_version == 1 else (0.9, 1.0, 1.1)
+    if spec_augment is None:
+        spec_augment = corpus_version != 1
+    _log(f"tiny-whisper: computing log-mel features at speeds {speed_factors}")
+    n_mel_frames = 2 * model.config.max_source_positions
+    feats = np.zeros((len(speed_factors), len(waves), 80, n_mel_frames), dtype=np.float32)
+    enc_frames = np.zeros((len(speed_factors), len(waves)), dtype=int)  # 20 ms frames that hold speech, not padding
+    for s, factor in enumerate(speed_factors):
+        for start in range(0, len(waves), 256):  # in chunks: the extractor's temporaries are many times the result
+            played = [w if factor == 1.0 else _speed_perturb(w, factor)[:n_mel_frames * 160]
+                      for w in waves[start:start + 256]]
+            feats[s, start:start + len(played)] = processor.feature_extractor(
+                played, sampling_rate=16000, return_tensors="np").input_features
+            enc_frames[s, start:start + len(played)] = [min(model.config.max_source_positions, len(w) // 320 + 1)
+                                                         for w in played]
     targets = [_whisper_ids(processor, u.text) + [eos] for u in utts]
     _log(f"tiny-whisper: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
          f"{len(utts)} training utterances, vocabulary {len(tok)}")
@@ -454,13 +475,17 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
             flip = torch.from_numpy(rng.random(dec_in.shape) < token_noise)
             flip[:, 0] = False  # the start-of-transcript token stays
             dec_in[flip] = regular[torch.from_numpy(rng.integers(len(regular), size=int(flip.sum())))]
-        outputs = model(input_features=torch.from_numpy(feats[idx]), decoder_input_ids=dec_in, labels=labels)
+        speed = rng.integers(len(speed_factors), size=len(idx))
+        inputs = torch.from_numpy(feats[speed, idx])
+        if spec_augment:
+            inputs = _spec_augment(inputs, 2 * enc_frames[speed, idx], rng)
+        outputs = model(input_features=inputs, decoder_input_ids=dec_in, labels=labels)
         if not ctc_weight:
             return outputs.loss
         log_probs = ctc_head(outputs.encoder_last_hidden_state).log_softmax(-1).transpose(0, 1)
         words = [torch.tensor(targets[i][:-1]) for i in idx]  # without the end-of-text token
         ctc = torch.nn.functional.ctc_loss(
-            log_probs, torch.cat(words), torch.tensor(enc_frames[idx]), torch.tensor([len(w) for w in words]),
+            log_probs, torch.cat(words), torch.tensor(enc_frames[speed, idx]), torch.tensor([len(w) for w in words]),
             blank=len(tok), zero_infinity=True)
         return outputs.loss + ctc_weight * ctc
 
@@ -471,13 +496,36 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     model.generation_config.save_pretrained(out)
 
 
+def _spec_augment(feats: torch.Tensor, lengths: np.ndarray, rng: np.random.Generator, bands: int = 2,
+                  band_width: int = 12, stretches: int = 2, stretch_share: float = 0.04) -> torch.Tensor:
+    """SpecAugment's frequency and time masks (Park et al. 2019) on a batch of log-mel features.
+
+    ``feats`` is ``(batch, mel, frames)``; ``lengths`` the frames of each example that hold speech. Each example
+    gets ``bands`` masks of up to ``band_width`` mel channels and ``stretches`` masks of up to ``stretch_share`` of
+    its speech frames, set to the example's mean. Returns a new tensor.
+    """
+    out = feats.clone()
+    n_mel = feats.shape[1]
+    for row, length in enumerate(lengths):
+        fill = out[row, :, :length].mean()
+        for _ in range(bands):
+            width = int(rng.integers(band_width + 1))
+            start = int(rng.integers(n_mel - width + 1))
+            out[row, start:start + width, :length] = fill
+        for _ in range(stretches):
+            width = int(rng.integers(int(stretch_share * length) + 1))
+            start = int(rng.integers(max(1, length - width + 1)))
+            out[row, :, start:start + width] = fill
+    return out
+
+
 def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int = 32) -> list[str]:  # noqa: ANN001
     """Greedy transcription with ``generate``."""
     out = []
     with torch.no_grad():
         for i in range(0, len(waves), batch_size):
             feats = processor(waves[i:i + batch_size], sampling_rate=16000, return_tensors="pt").input_features
-            ids = model.generate(feats, max_new_tokens=40)
+            ids = model.generate(feats)  # at most the generation config's max_new_tokens (40) or max_length
             out.extend(t.strip() for t in processor.batch_decode(ids, skip_special_tokens=True))
     return out
 
@@ -514,9 +562,17 @@ def slot_loss(logits: torch.Tensor, targets: torch.Tensor, ranges: dict[str, ran
                for k, r in enumerate(ranges.values()))
 
 
+def balanced_items(groups: list) -> np.ndarray:
+    """Indices of ``groups`` (one group key per item), each item repeated so that every group has about as many
+    entries as the largest: the items of a group of ``n`` are repeated ``round(largest / n)`` times, in order."""
+    counts = Counter(groups)
+    top = max(counts.values())
+    return np.array([k for k, g in enumerate(groups) for _ in range(round(top / counts[g]))], dtype=int)
+
+
 def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED,
                  init_from: str | Path = "tiny-w2v2-ctc", corpus_version: int = CORPUS_VERSION,
-                 checkpoint: Path | None = None) -> None:
+                 checkpoint: Path | None = None, balance: bool | None = None) -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``).
 
     On corpus version 1 the model has one output per intent (action, object and location combined). From version 2
@@ -525,6 +581,12 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
     values of each slot in order, ``config.id2label`` names them ``"slot=value"``) and the loss is the sum of the
     three cross-entropies. Held-out commands combine the slots in ways training never has, which a single softmax
     over combined intents could not even name.
+
+    ``balance`` (default: from corpus version 2 on) repeats the commands of each (action, object) pair in an epoch
+    so that every pair is seen about as often as the most frequent one. The grammar has one command per (action,
+    object, location), so objects that go with many rooms (heat, lights: over 200 training commands each) drown
+    those with none (juice: 19); measured without it on corpus v2, the held-out commands' object accuracy was 0.85,
+    all of the errors on the rare objects (shoes read as socks, juice as shoes).
     """
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
@@ -552,10 +614,15 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
         ranges = slot_ranges(config)
     else:
         y = torch.tensor([label2id[u.labels["intent"]] for u in utts])
-    _log(f"tiny-w2v2-intent: {len(utts)} training commands, {len(names)} outputs")
+    if balance is None:
+        balance = corpus_version >= 2
+    pairs = [(u.labels["action"], u.labels["object"]) for u in utts]
+    items = balanced_items(pairs) if balance else np.arange(len(utts))
+    _log(f"tiny-w2v2-intent: {len(utts)} training commands ({len(items)} an epoch), {len(names)} outputs")
     rng = np.random.default_rng(seed)
 
     def loss_of_batch(idx: list[int]) -> torch.Tensor:
+        idx = items[idx].tolist()
         inputs = fe([waves[i] for i in idx], sampling_rate=16000, padding=True, return_attention_mask=True,
                     return_tensors="pt")
         x = inputs.input_values
@@ -565,8 +632,8 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
             return model(x, attention_mask=inputs.attention_mask, labels=y[idx]).loss
         return slot_loss(model(x, attention_mask=inputs.attention_mask).logits, y[idx], ranges)
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
-              lengths=np.array([len(w) for w in waves]),
+    _optimise(model, loss_of_batch, len(items), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
+              lengths=np.array([len(waves[i]) for i in items]),
               checkpoint=checkpoint)
     _save_half(model, fe, out)
 

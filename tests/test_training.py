@@ -9,7 +9,8 @@ from transformers import Wav2Vec2ForCTC
 
 from course.frames import frame_labels
 from course.textgrid import Interval
-from course.training import _phone_ctc_loss, _phone_processor, _speed_perturb, phone_frame_targets, w2v2_config
+from course.training import (_phone_ctc_loss, _phone_processor, _spec_augment, _speed_perturb, balanced_items,
+                             phone_frame_targets, w2v2_config)
 
 
 def _peak_hz(x: np.ndarray, sr: int = 16000) -> float:
@@ -30,6 +31,35 @@ def test_speed_perturbation_scales_duration_and_frequency(factor):
 class _Utt:
     def __init__(self, phones):
         self.phones = phones
+
+
+def test_spec_augment_masks_bands_and_stretches_of_speech_only_and_leaves_its_input_alone():
+    feats = torch.randn(3, 80, 500)
+    lengths = np.array([200, 500, 40])
+    before = feats.clone()
+    out = _spec_augment(feats, lengths, np.random.default_rng(0), bands=2, band_width=12, stretches=2,
+                        stretch_share=0.04)
+    assert torch.equal(feats, before), "the input must not be changed in place"
+    changed = out != feats
+    for row, length in enumerate(lengths):
+        assert not changed[row, :, length:].any(), "padding after the speech must stay as it was"
+        values = out[row][changed[row]]
+        assert torch.allclose(values, feats[row, :, :length].mean().expand_as(values)), "masks hold the mean"
+        channels = changed[row, :, :length].all(dim=1).sum()  # whole masked bands of mel channels
+        assert channels <= 2 * 12
+        frames = changed[row, :, :length].all(dim=0).sum()  # whole masked stretches of frames
+        assert frames <= 2 * int(0.04 * length)
+    assert changed.any(), "with these settings some masks must be drawn"
+    assert torch.equal(_spec_augment(feats, lengths, np.random.default_rng(0), bands=0, stretches=0), feats)
+
+
+def test_balanced_items_repeat_the_rare_groups_up_to_the_largest():
+    groups = ["heat"] * 12 + ["juice"] * 3 + ["shoes"] * 5 + ["lamp"] * 12
+    items = balanced_items(groups)
+    per_group = {g: sum(groups[i] == g for i in items) for g in set(groups)}
+    assert per_group == {"heat": 12, "lamp": 12, "juice": 12, "shoes": 10}  # 5 items x round(12 / 5) = 2
+    assert sorted(set(items)) == list(range(len(groups))), "every item stays in, none is invented"
+    assert list(balanced_items(["a", "b", "a", "b"])) == [0, 1, 2, 3], "balanced groups are left alone"
 
 
 def test_phone_frame_targets_follow_the_alignment_at_each_speed():
