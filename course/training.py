@@ -562,6 +562,19 @@ def slot_loss(logits: torch.Tensor, targets: torch.Tensor, ranges: dict[str, ran
                for k, r in enumerate(ranges.values()))
 
 
+def swap_word(wave: np.ndarray, word: Interval, donor: np.ndarray, donor_word: Interval,
+              sample_rate: int = 16000) -> np.ndarray:
+    """``wave`` with the samples of ``word`` replaced by those of ``donor_word`` in ``donor`` (lengths may differ).
+
+    With exact alignments this makes a new utterance that says another word in the same place ("please fetch my
+    socks" from "please fetch my juice" and a "socks" of the same speaker): counterfactual data for a classifier
+    that should listen to the word rather than guess it from the words around it.
+    """
+    a, b = (int(round(t * sample_rate)) for t in (word.start, word.end))
+    c, d = (int(round(t * sample_rate)) for t in (donor_word.start, donor_word.end))
+    return np.concatenate([wave[:a], donor[c:d], wave[b:]]).astype(wave.dtype)
+
+
 def balanced_items(groups: list) -> np.ndarray:
     """Indices of ``groups`` (one group key per item), each item repeated so that every group has about as many
     entries as the largest: the items of a group of ``n`` are repeated ``round(largest / n)`` times, in order."""
@@ -572,7 +585,8 @@ def balanced_items(groups: list) -> np.ndarray:
 
 def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED,
                  init_from: str | Path = "tiny-w2v2-ctc", corpus_version: int = CORPUS_VERSION,
-                 checkpoint: Path | None = None, balance: bool | None = None) -> None:
+                 checkpoint: Path | None = None, balance: bool | None = None, swap_objects: float | None = None
+                 ) -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``).
 
     On corpus version 1 the model has one output per intent (action, object and location combined). From version 2
@@ -587,6 +601,14 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
     object, location), so objects that go with many rooms (heat, lights: over 200 training commands each) drown
     those with none (juice: 19); measured without it on corpus v2, the held-out commands' object accuracy was 0.85,
     all of the errors on the rare objects (shoes read as socks, juice as shoes).
+
+    ``swap_objects`` (default 0.5 from corpus version 2 on, else 0): the share of training commands whose object
+    word is replaced, using the exact word alignments, by another object of the same action spoken by the same
+    speaker in another command (:func:`swap_word`), and relabelled. Balanced, the held-out object accuracy was still
+    0.875, with every error on two commands: "bring me the juice" read as shoes and "please fetch my shoes" as
+    juice by all eight test speakers. The model had learned which object goes with which phrase (each rare object
+    comes with few phrases in training) instead of listening to the object word; swapping words makes every phrase
+    occur with every object of its action.
     """
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
@@ -618,19 +640,40 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
         balance = corpus_version >= 2
     pairs = [(u.labels["action"], u.labels["object"]) for u in utts]
     items = balanced_items(pairs) if balance else np.arange(len(utts))
-    _log(f"tiny-w2v2-intent: {len(utts)} training commands ({len(items)} an epoch), {len(names)} outputs")
+    if swap_objects is None:
+        swap_objects = 0.5 if per_slot else 0.0
+    object_word = [u.words[int(str(u.labels["object_words"]).split()[0])] for u in utts]
+    donors: dict[tuple[str, str], list[int]] = {}  # (speaker, action) -> commands whose object word can be lent
+    for k, u in enumerate(utts):
+        donors.setdefault((u.speaker, u.labels["action"]), []).append(k)
+    _log(f"tiny-w2v2-intent: {len(utts)} training commands ({len(items)} an epoch), {len(names)} outputs, "
+         f"object words swapped in {swap_objects:.0%}")
     rng = np.random.default_rng(seed)
+
+    def example(i: int) -> tuple[np.ndarray, torch.Tensor]:
+        """Command ``i``, or with probability ``swap_objects`` the same command with another object word."""
+        others = [k for k in donors[utts[i].speaker, utts[i].labels["action"]]
+                  if utts[k].labels["object"] != utts[i].labels["object"]]
+        if not others or rng.random() >= swap_objects:
+            return waves[i], y[i]
+        k = others[int(rng.integers(len(others)))]
+        target = y[i].clone()
+        target[SLOTS.index("object")] = y[k][SLOTS.index("object")]
+        return swap_word(waves[i], object_word[i], waves[k], object_word[k]), target
 
     def loss_of_batch(idx: list[int]) -> torch.Tensor:
         idx = items[idx].tolist()
-        inputs = fe([waves[i] for i in idx], sampling_rate=16000, padding=True, return_attention_mask=True,
-                    return_tensors="pt")
+        if per_slot:
+            batch, targets = zip(*(example(i) for i in idx))
+        else:
+            batch, targets = [waves[i] for i in idx], y[idx]
+        inputs = fe(list(batch), sampling_rate=16000, padding=True, return_attention_mask=True, return_tensors="pt")
         x = inputs.input_values
         if rng.random() < 0.5:
             x = _add_noise(x, rng) * inputs.attention_mask
         if not per_slot:
-            return model(x, attention_mask=inputs.attention_mask, labels=y[idx]).loss
-        return slot_loss(model(x, attention_mask=inputs.attention_mask).logits, y[idx], ranges)
+            return model(x, attention_mask=inputs.attention_mask, labels=targets).loss
+        return slot_loss(model(x, attention_mask=inputs.attention_mask).logits, torch.stack(targets), ranges)
 
     _optimise(model, loss_of_batch, len(items), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
               lengths=np.array([len(waves[i]) for i in items]),

@@ -10,7 +10,7 @@ from transformers import Wav2Vec2ForCTC
 from course.frames import frame_labels
 from course.textgrid import Interval
 from course.training import (_phone_ctc_loss, _phone_processor, _spec_augment, _speed_perturb, balanced_items,
-                             phone_frame_targets, w2v2_config)
+                             phone_frame_targets, swap_word, w2v2_config)
 
 
 def _peak_hz(x: np.ndarray, sr: int = 16000) -> float:
@@ -51,6 +51,16 @@ def test_spec_augment_masks_bands_and_stretches_of_speech_only_and_leaves_its_in
         assert frames <= 2 * int(0.04 * length)
     assert changed.any(), "with these settings some masks must be drawn"
     assert torch.equal(_spec_augment(feats, lengths, np.random.default_rng(0), bands=0, stretches=0), feats)
+
+
+def test_swap_word_puts_the_donor_word_in_place_of_the_word_and_keeps_the_rest():
+    wave = np.arange(16000, dtype=np.float32)  # one second, sample k has the value k
+    donor = -np.arange(16000, dtype=np.float32)
+    out = swap_word(wave, Interval(0.25, 0.5, "juice"), donor, Interval(0.1, 0.2, "shoes"))
+    assert out.dtype == wave.dtype and len(out) == 16000 - 4000 + 1600
+    assert np.array_equal(out[:4000], wave[:4000]) and np.array_equal(out[-8000:], wave[8000:])
+    assert np.array_equal(out[4000:5600], donor[1600:3200]), "the donor's word, sample for sample"
+    assert np.array_equal(wave, np.arange(16000, dtype=np.float32)), "the input is not changed"
 
 
 def test_balanced_items_repeat_the_rare_groups_up_to_the_largest():
