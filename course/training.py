@@ -1074,7 +1074,10 @@ _RECIPES = {
         "From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a linear head on the "
         "encoder output over the same BPE tokens (joint CTC-attention training, Kim, Hori & Watanabe 2017; the "
         "CTC head is dropped before saving); 4 000 steps of 16 utterances (about 15 epochs); dropout 0.05; on "
-        "corpus version 2, 15 % of the teacher-forced decoder inputs replaced by random tokens (`token_noise`); "
+        "corpus version 2, 15 % of the teacher-forced decoder inputs replaced by random tokens (`token_noise`), "
+        "every utterance also played at 0.9 and 1.1 times its speed (one of the three versions drawn per batch), "
+        "SpecAugment masks (two bands of up to 12 mel channels, two stretches of up to 4 % of the frames) and a "
+        "400-token BPE vocabulary (1 000 on version 1); "
         "AdamW (lr 1e-3, weight decay 0.01), 300 warm-up steps then cosine decay; gradient clipping at 5; seed 0; "
         "2 threads (`tools/retrain`: 1)."
     ),
@@ -1083,7 +1086,13 @@ _RECIPES = {
         "128-d projection → one softmax per slot (5 actions, 9 objects, 4 locations; on corpus version 1: 34 "
         "combined intents), the sum of the slots' cross-entropies; 4 000 steps of 8 commands (about 25 epochs) of "
         "similar length; white noise at 15–40 dB SNR on half of the batches; AdamW (lr 5e-4), 100 warm-up steps "
-        "then cosine decay; seed 0; 2 threads."
+        "then cosine decay; seed 0; 2 threads. On corpus version 2 two more steps, both measured: every (action, "
+        "object) pair is repeated in an epoch as often as the most frequent one (`balanced_items`: the grammar "
+        "gives heat 200+ training commands and juice 19), and in half of the commands the object word is replaced, "
+        "using the exact word alignments, by another object of the same action spoken by the same speaker in "
+        "another command, and relabelled (`swap_objects`, `swap_word`). Without them the held-out object accuracy "
+        "was 0.85 (balanced only: 0.875), every error on a rare object the model guessed from the phrase around it "
+        "(\"bring me the juice\" read as shoes by all eight test speakers); with them, 1.0."
     ),
     "tiny-hubert": (
         "Self-supervised, no labels: 39-d MFCC (+ Δ, ΔΔ) frames of the training speakers standardised and "
