@@ -91,21 +91,28 @@ PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
 
 
 def execute_measured(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT,
-                     threads: int | None = None) -> tuple[NotebookNode, int]:
+                     threads: int | None = None, after: str | None = None) -> tuple[NotebookNode, int]:
     """:func:`execute_notebook`, and the kernel's peak resident memory in kB.
 
     A cell that reads the kernel's ``VmHWM`` is appended, run last and removed again, so the returned notebook
-    is the one :func:`execute_notebook` would give.
+    is the one :func:`execute_notebook` would give. ``after``: code run in the same way after the notebook's last
+    cell and before the probe (the claims of :mod:`course.claims`), then removed.
     """
     import nbformat
 
+    extra = []
+    if after is not None:
+        extra.append(nbformat.v4.new_code_cell(after))
+        extra[-1].id = "claims-check"
     probe = nbformat.v4.new_code_cell(PEAK_RSS_PROBE)
     probe.id = "peak-rss-probe"
-    nb.cells.append(probe)
+    extra.append(probe)
+    nb.cells.extend(extra)
     try:
         execute_notebook(nb, data_dir, timeout, threads=threads)
     finally:
-        nb.cells.remove(probe)
+        for cell in extra:
+            nb.cells.remove(cell)
     text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
     return nb, int(text.split()[0])
 
@@ -169,18 +176,8 @@ def _generate(course_dir: Path, assignment: str, work: Path) -> _Generated:
 def _finish(generated: _Generated, execute: bool, threads: int | None = None) -> tuple[dict[str, str], int | None]:
     solution, peak = generated.solution, None
     if execute:
-        check = None
-        if generated.claims is not None:  # runs after the last cell, then leaves: learners never see it
-            import nbformat
-
-            check = nbformat.v4.new_code_cell(generated.claims)
-            check.id = "claims-check"
-            solution.cells.append(check)
-        try:
-            solution, peak = execute_measured(solution, generated.data_dir, threads=threads)
-        finally:
-            if check is not None:
-                solution.cells.remove(check)
+        # the claims run after the last cell, then leave: learners never see them
+        solution, peak = execute_measured(solution, generated.data_dir, threads=threads, after=generated.claims)
         solution = _drop_stderr(solution)
     solution = normalize(solution, keep_outputs=execute)
     return {f"exercises/{generated.notebook}": generated.exercise,
