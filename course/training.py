@@ -401,7 +401,7 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
                   corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
                   token_noise: float | None = None, kinds: tuple[str, ...] | None = None,
                   speed_factors: tuple[float, ...] | None = None, spec_augment: bool | None = None,
-                  vocab_size: int | None = None) -> None:
+                  vocab_size: int | None = None, ctc_units: str | None = None) -> None:
     """Train ``tiny-whisper`` from scratch.
 
     The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
@@ -430,6 +430,11 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     its few dozen examples; measured on v2 with 1000 tokens, the encoder's CTC head still dropped most content
     words of held-out rich sentences after 3 500 of 6 000 steps (validation word error rate 0.59, the decoder's
     0.32). Word pieces are shared between words, so each is heard far more often.
+
+    ``ctc_units``: what the encoder's CTC head predicts: ``"tokens"`` (default, the transcript's BPE tokens) or
+    ``"phones"`` (the utterance's phones from the corpus alignments, as the phone recognisers do). Phones are shared
+    by every word and heard thousands of times, so the encoder learns units that generalise to new word sequences;
+    the decoder still learns the spelling.
     """
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
@@ -445,7 +450,13 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
     tok = processor.tokenizer
     sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
     model = WhisperForConditionalGeneration(whisper_config(len(tok), sot, eos))
-    ctc_head = torch.nn.Linear(model.config.d_model, len(tok) + 1)  # + 1: the CTC blank, the last index
+    ctc_units = ctc_units or "tokens"
+    if ctc_units not in ("tokens", "phones"):
+        raise ValueError(f"ctc_units must be 'tokens' or 'phones', not {ctc_units!r}")
+    phone_set = sorted({p.label for u in utts for p in u.phones})
+    ctc_targets = ([[phone_set.index(p.label) for p in u.phones] for u in utts] if ctc_units == "phones" else None)
+    n_ctc = len(phone_set) if ctc_units == "phones" else len(tok)
+    ctc_head = torch.nn.Linear(model.config.d_model, n_ctc + 1)  # + 1: the CTC blank, the last index
     model.add_module("_ctc_head", ctc_head)  # optimised with the model; removed before saving
     model.generation_config = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos,
                                                bos_token_id=eos, max_new_tokens=60)
@@ -493,10 +504,10 @@ def train_whisper(out: Path, steps: int = 4000, batch_size: int = 16, seed: int 
         if not ctc_weight:
             return outputs.loss
         log_probs = ctc_head(outputs.encoder_last_hidden_state).log_softmax(-1).transpose(0, 1)
-        words = [torch.tensor(targets[i][:-1]) for i in idx]  # without the end-of-text token
+        units = [torch.tensor(targets[i][:-1] if ctc_targets is None else ctc_targets[i]) for i in idx]  # no eos
         ctc = torch.nn.functional.ctc_loss(
-            log_probs, torch.cat(words), torch.tensor(enc_frames[speed, idx]), torch.tensor([len(w) for w in words]),
-            blank=len(tok), zero_infinity=True)
+            log_probs, torch.cat(units), torch.tensor(enc_frames[speed, idx]), torch.tensor([len(w) for w in units]),
+            blank=n_ctc, zero_infinity=True)
         return outputs.loss + ctc_weight * ctc
 
     _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300,
@@ -963,12 +974,14 @@ TRAINERS = {"tiny-w2v2-ctc": train_w2v2_ctc, "tiny-whisper": train_whisper, "tin
 
 def checkpoint_path(name: str, out: Path, settings: dict) -> Path:
     """Where :func:`train` keeps the resumable state of a run: in the cache, one file per model, output folder and
-    settings (every trainer argument, defaults included), so a run with other settings never resumes another's."""
+    settings (every trainer argument that is not None, defaults included), so a run with other settings never resumes
+    another's."""
     from course.corpus import default_cache_dir
 
     bound = inspect.signature(TRAINERS[name]).bind(out, **{k: v for k, v in settings.items() if k != "checkpoint"})
     bound.apply_defaults()
-    recipe = {k: str(v) for k, v in bound.arguments.items() if k != "checkpoint"}
+    # arguments left at None (the recipe's own default) are left out, so adding an option renames no checkpoint
+    recipe = {k: str(v) for k, v in bound.arguments.items() if k != "checkpoint" and v is not None}
     recipe["out"] = str(Path(out).resolve())
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     return default_cache_dir() / "training" / f"{name}-{digest}.pt"

@@ -207,10 +207,13 @@ def test_each_training_setting_gets_its_own_checkpoint_and_unknown_settings_are_
     base = checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2})
     assert base.parent == tmp_path / "training"
     assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "steps": 4000})
+    # an option left at None (the recipe's default) is not part of the name: adding one renames no checkpoint
+    assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "ctc_units": None})
     others = [checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "token_noise": 0.3}),
+              checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "ctc_units": "phones"}),
               checkpoint_path("tiny-whisper", tmp_path / "b", {"corpus_version": 2}),
               checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 1}),
               checkpoint_path("tiny-w2v2-ctc", tmp_path / "a", {"corpus_version": 2})]
-    assert len({base, *others}) == 5
+    assert len({base, *others}) == 6
     with pytest.raises(ValueError, match="tiny-whisper has no setting init_from"):
         train("tiny-whisper", out=tmp_path / "c", init_from="tiny-w2v2-ctc")
