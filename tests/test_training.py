@@ -201,19 +201,22 @@ def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_unin
 
 
 def test_each_training_setting_gets_its_own_checkpoint_and_unknown_settings_are_refused(tmp_path, monkeypatch):
-    from course.training import checkpoint_path, train
+    from course.training import checkpoint_path, default_steps, train
 
     monkeypatch.setenv("SPEECH_COURSE_CACHE", str(tmp_path))
-    base = checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2})
+    v2 = {"corpus_version": 2, "steps": default_steps("tiny-whisper", 2)}  # train() always names the steps
+    base = checkpoint_path("tiny-whisper", tmp_path / "a", v2)
     assert base.parent == tmp_path / "training"
-    assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "steps": 4000})
     # an option left at None (the recipe's default) is not part of the name: adding one renames no checkpoint
-    assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "ctc_units": None})
-    others = [checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "token_noise": 0.3}),
-              checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 2, "ctc_units": "phones"}),
-              checkpoint_path("tiny-whisper", tmp_path / "b", {"corpus_version": 2}),
-              checkpoint_path("tiny-whisper", tmp_path / "a", {"corpus_version": 1}),
-              checkpoint_path("tiny-w2v2-ctc", tmp_path / "a", {"corpus_version": 2})]
-    assert len({base, *others}) == 6
+    assert base == checkpoint_path("tiny-whisper", tmp_path / "a", {**v2, "ctc_units": None})
+    others = [checkpoint_path("tiny-whisper", tmp_path / "a", {**v2, "token_noise": 0.3}),
+              checkpoint_path("tiny-whisper", tmp_path / "a", {**v2, "ctc_units": "phones"}),
+              checkpoint_path("tiny-whisper", tmp_path / "a", {**v2, "steps": 4000}),
+              checkpoint_path("tiny-whisper", tmp_path / "b", v2),
+              checkpoint_path("tiny-whisper", tmp_path / "a", {**v2, "corpus_version": 1}),
+              checkpoint_path("tiny-w2v2-ctc", tmp_path / "a", v2)]
+    assert len({base, *others}) == 7
+    assert (default_steps("tiny-whisper", 1), default_steps("tiny-whisper", 2)) == (4000, 6000)
+    assert default_steps("tiny-w2v2-ctc", 2) == 4000
     with pytest.raises(ValueError, match="tiny-whisper has no setting init_from"):
         train("tiny-whisper", out=tmp_path / "c", init_from="tiny-w2v2-ctc")
