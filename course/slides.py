@@ -288,6 +288,26 @@ def _lookup(numbers: dict, group: str, path: str):  # noqa: ANN202
     return value
 
 
+#: Number groups filled from the shipped models and the corpus rather than from a figure (``corpus`` is a figure
+#: group too: its facts are added beside the numbers its figures record).
+STATIC_GROUPS = ("models", "corpus")
+
+
+def static_numbers() -> dict[str, dict]:
+    """The numbers the decks quote about the course itself: ``models`` (each shipped model's ``metrics.json``, by
+    name) and ``corpus`` (the default corpus: utterances, hours, speakers per split, accents)."""
+    from course.corpus import load_corpus
+    from course.models import SHIPPED, SHIPPED_DIR
+
+    models = {name: json.loads((SHIPPED_DIR / name / "metrics.json").read_text(encoding="utf-8"))
+              for name in SHIPPED if (SHIPPED_DIR / name / "metrics.json").is_file()}
+    m = load_corpus().manifest
+    per_split = m.groupby("split")["speaker"].nunique()
+    corpus = {"utterances": len(m), "hours": float(m["duration"].sum() / 3600), "speakers": int(m["speaker"].nunique()),
+              "accents": int(m["accent"].nunique()), **{f"{split}_speakers": int(n) for split, n in per_split.items()}}
+    return {"models": models, "corpus": corpus}
+
+
 def fill_numbers(text: str, numbers: dict, missing: list | None = None) -> str:
     """Replace ``{{group.key.sub:fmt}}`` by the number a figure group recorded (``fmt``: a Python format spec).
 
@@ -522,13 +542,20 @@ def build(out: Path | str | None = None, pdf: bool = False, decks: Sequence[str]
                                                                                   d.number_groups()})
     from course import slidefigures as sf
 
+    static = sorted(set(groups) & set(STATIC_GROUPS))
+    groups = [g for g in groups if g in sf.GROUPS or g not in STATIC_GROUPS]  # "corpus" is both: figures and facts
     bad = sorted({g for g in groups if g not in sf.GROUPS})
     if bad:
-        raise SlidesError(f"The text quotes numbers of unknown figure groups {bad}; groups: {', '.join(sf.GROUPS)}.")
+        raise SlidesError(f"The text quotes numbers of unknown figure groups {bad}; groups: "
+                          f"{', '.join((*sf.GROUPS, *STATIC_GROUPS))}.")
     cache = Path(figures_cache) if figures_cache else DEFAULT_OUT / ("figures-fast" if fast else "figures")
     seconds = {}
     t = time.perf_counter()
     figures, numbers = ensure_figures(cache, groups, fast=fast, force=force_figures, log=log)
+    if static:
+        for g, values in static_numbers().items():
+            if g in static:
+                numbers.setdefault(g, {}).update(values)  # beside a figure group's own numbers, never instead
     seconds["figures"] = round(time.perf_counter() - t, 1)
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = "figures-fast" if fast else "figures"  # fast figures never overwrite the real ones

@@ -50,7 +50,7 @@ def test_console_script_is_installed():
 
 def test_build_info_check(tmp_path, capsys):
     out = tmp_path / "c"
-    assert main(["corpus", "build", "--out", str(out), "--size", "28", "--quiet"]) == 0
+    assert main(["corpus", "build", "--out", str(out), "--size", "28", "--version", "1", "--quiet"]) == 0
     assert main(["corpus", "info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "train" in text and "homophone" in text
@@ -64,7 +64,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert "No corpus at" in err and "Traceback" not in err
     (tmp_path / "occupied").mkdir()
     (tmp_path / "occupied" / "x").write_text("x")
-    assert main(["corpus", "build", "--out", str(tmp_path / "occupied"), "--size", "28", "--quiet"]) == 2
+    assert main(["corpus", "build", "--out", str(tmp_path / "occupied"), "--size", "28", "--version", "1", "--quiet"]) == 2
     assert "--force" in capsys.readouterr().err
-    assert main(["corpus", "build", "--out", str(tmp_path / "small"), "--size", "2", "--quiet"]) == 2
+    assert main(["corpus", "build", "--out", str(tmp_path / "small"), "--size", "2", "--version", "1", "--quiet"]) == 2
     assert "at least 14" in capsys.readouterr().err

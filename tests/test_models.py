@@ -18,7 +18,7 @@ from course.training import _homophone_correct, classify, transcribe_phones, tra
 
 
 def _expect_failure_if_recorded_below_target(request, name: str) -> None:
-    """A checkpoint whose own metrics.json records a missed target is an expected failure (none does at present).
+    """A checkpoint whose own metrics.json records a missed target is an expected failure (tiny-whisper, at present).
 
     A checkpoint that records its targets as met must meet them here, measured afresh.
     """
@@ -91,8 +91,10 @@ def test_intent_classifier_meets_target(test_utts, request):
     model, processor = load_model("tiny-w2v2-intent")
     cmds = [u for u in test_utts if u.kind == "command"]
     preds = classify(model, processor, [u.waveform for u in cmds])
-    acc = np.mean([p == u.labels["intent"] for u, p in zip(cmds, preds)])
-    assert acc >= 0.98, f"intent accuracy {acc:.3f}"
+    assert all(isinstance(p, dict) for p in preds), "the shipped intent model has one output per slot"
+    for slot in ("action", "object", "location"):
+        acc = np.mean([p[slot] == u.labels[slot] for u, p in zip(cmds, preds)])
+        assert acc >= 0.98, f"{slot} accuracy {acc:.3f} on held-out speakers and commands"
 
 
 def test_batched_decoding_ignores_padding(test_utts):
