@@ -23,6 +23,7 @@ directory in the same format, so notebook code runs unchanged on real models.
 from __future__ import annotations
 
 import copy
+import json
 from os import PathLike
 from pathlib import Path
 
@@ -65,6 +66,21 @@ def shipped_path(name: str) -> Path:
             f"speech-course models train {name}"
         )
     return path
+
+
+def shipped_metrics(name: str) -> dict:
+    """The metrics a shipped model's training recorded (its ``metrics.json``: test scores, intervals, targets).
+
+    Raises
+    ------
+    ModelNotAvailableError
+        As :func:`shipped_path`, or when the model's directory has no ``metrics.json``.
+    """
+    path = shipped_path(name) / "metrics.json"
+    if not path.is_file():
+        raise ModelNotAvailableError(f"The shipped model {name!r} has no metrics.json in {path.parent}; retrain it "
+                                     f"with: speech-course models train {name}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def resolve(name_or_path: str | PathLike) -> Path | str:

@@ -297,10 +297,9 @@ def static_numbers() -> dict[str, dict]:
     """The numbers the decks quote about the course itself: ``models`` (each shipped model's ``metrics.json``, by
     name) and ``corpus`` (the default corpus: utterances, hours, speakers per split, accents)."""
     from course.corpus import load_corpus
-    from course.models import SHIPPED, SHIPPED_DIR
+    from course.models import SHIPPED, shipped_metrics
 
-    models = {name: json.loads((SHIPPED_DIR / name / "metrics.json").read_text(encoding="utf-8"))
-              for name in SHIPPED if (SHIPPED_DIR / name / "metrics.json").is_file()}
+    models = {name: shipped_metrics(name) for name in SHIPPED}
     m = load_corpus().manifest
     per_split = m.groupby("split")["speaker"].nunique()
     corpus = {"utterances": len(m), "hours": float(m["duration"].sum() / 3600), "speakers": int(m["speaker"].nunique()),
