@@ -32,7 +32,8 @@ from course.probing import frame_dataset, train_probe
 from course.models import SHIPPED_DIR
 from course.similarity import feature_space_linear_cka
 
-#: The subjects of the issue's comparison, in display order. "NAME@random" is NAME's random twin.
+#: The subjects of the issue's comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
+#: (not a default subject) its trained convolutional front end under a random Transformer.
 DEFAULT_SUBJECTS = ("mfcc", "tiny-hubert@random", "tiny-hubert", "tiny-hubert-ctc", "tiny-w2v2-ctc")
 
 
@@ -71,12 +72,14 @@ def subject_features(subject: str, utterances: Sequence) -> list[np.ndarray]:
     """Per-utterance arrays (n_layers + 1, n_frames, dim) of a subject (MFCC: one 'layer')."""
     if subject == "mfcc":
         return [mfcc_deltas(u.waveform)[None] for u in utterances]
-    from course.models import load_model
+    from course.models import load_model, random_twin
 
     name, _, twin = subject.partition("@")
-    if twin not in ("", "random"):
-        raise ValueError(f"Unknown subject {subject!r}: use a model name, 'NAME@random' or 'mfcc'.")
+    if twin not in ("", "random", "frontend"):
+        raise ValueError(f"Unknown subject {subject!r}: use a model name, 'NAME@random', 'NAME@frontend' or 'mfcc'.")
     model, processor = load_model(name, random_init=twin == "random")
+    if twin == "frontend":
+        model = random_twin(model, keep_front_end=True)
     return [r.hidden_states for r in extract(model, processor, utterances, progress=False)]
 
 

@@ -174,17 +174,39 @@ def load_model(name_or_path: str | PathLike = "tiny-w2v2-ctc", random_init: bool
     return model.eval(), processor
 
 
-def random_twin(model, seed: int = 0):  # noqa: ANN001, ANN201
+#: Parameter-name fragments of the convolutional front end (wav2vec 2.0 / HuBERT feature encoder and projection;
+#: Whisper's two input convolutions and positional embedding): what ``random_twin(keep_front_end=True)`` keeps.
+FRONT_END = ("feature_extractor.", "feature_projection.", "encoder.conv1.", "encoder.conv2.",
+             "encoder.embed_positions.")
+
+
+def random_twin(model, seed: int = 0, keep_front_end: bool = False):  # noqa: ANN001, ANN201
     """A copy of ``model`` with freshly initialised weights (same config, fixed seed).
 
     Every parameter and buffer is re-drawn by the model's own initialiser, so
     the twin differs from the trained model everywhere, including the
     classification or CTC head.
+
+    With ``keep_front_end`` the trained convolutional front end (:data:`FRONT_END`) is copied into the twin and
+    only the Transformer (and the head) is random: a control that keeps the trained signal path from the waveform
+    to the first layer, so it can come close to, or beat, the trained model where the front end alone carries the
+    information (a fully random model loses to MFCCs everywhere and rules out little).
+
+    Raises
+    ------
+    ValueError
+        ``keep_front_end`` on a model with no parameter named like :data:`FRONT_END`.
     """
     torch.manual_seed(seed)
     config = copy.deepcopy(model.config)
     config._attn_implementation = "eager"
     twin = type(model)(config)
+    if keep_front_end:
+        trained = {k: v for k, v in model.state_dict().items() if any(f in k for f in FRONT_END)}
+        if not trained:
+            raise ValueError(f"{type(model).__name__} has no convolutional front end named like {FRONT_END}: "
+                             "keep_front_end works for wav2vec 2.0, HuBERT, WavLM, data2vec-audio and Whisper.")
+        twin.load_state_dict(trained, strict=False)
     return twin.eval()
 
 

@@ -16,6 +16,12 @@ questions need an answer, and this module gives each a small, explicit tool:
   :func:`paired_sign_flip_test` is the paired permutation test of the mean
   difference: under the null hypothesis each item's difference is as likely
   to have either sign (Good 2005; Dror et al. 2018 for its use in NLP).
+* **Is it real for the speakers, and across many comparisons?**
+  :func:`speaker_sign_flip_test` flips the sign of whole speakers (the
+  cluster version), enumerating all ``2**n`` sign patterns exactly when they
+  are few; :func:`holm` corrects a family of p-values (one per layer, say)
+  for the number of comparisons (Holm 1979). :func:`curve_ci` puts a speaker
+  bootstrap interval on every point of a layer-wise curve.
 * **How much does the target draw on the cue?** :func:`cue_share` turns a
   word-level relevance matrix (attention, attention rollout, value zeroing,
   word ablation: rows are the word being explained, columns the words it
@@ -32,7 +38,8 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["speaker_bootstrap_ci", "paired_sign_flip_test", "cue_share"]
+__all__ = ["speaker_bootstrap_ci", "curve_ci", "paired_sign_flip_test", "speaker_means", "speaker_sign_flip_test",
+           "holm", "cue_share"]
 
 
 def _scores_1d(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
@@ -200,6 +207,145 @@ def paired_sign_flip_test(
     signs = rng.choice([-1.0, 1.0], size=(n_perm, len(d)))
     null = np.abs((signs * d).mean(axis=1))
     return float((1 + np.count_nonzero(null >= observed - 1e-12)) / (n_perm + 1))
+
+
+def curve_ci(
+    scores: Sequence | np.ndarray,
+    speakers: Sequence[Hashable] | np.ndarray,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> np.ndarray:
+    """Mean and speaker-bootstrap interval of every point of a curve (one row of scores per point, e.g. per layer).
+
+    Each row is passed to :func:`speaker_bootstrap_ci` with the same ``seed``, so every point is resampled with
+    the same draws of speakers (the intervals of two layers describe the same replicated populations of voices).
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (n_points, n_items)
+        ``scores[l, i]``: the score of item ``i`` (an utterance, a segment: 1.0 / 0.0 for a right / wrong
+        prediction) at point ``l`` of the curve.
+    speakers : array-like, shape (n_items,)
+        The speaker of each item.
+    n_boot, confidence, seed
+        As in :func:`speaker_bootstrap_ci`.
+
+    Returns
+    -------
+    np.ndarray of float64, shape (n_points, 3)
+        Columns: mean over items, interval low, interval high.
+
+    Raises
+    ------
+    ValueError
+        ``scores`` not 2-D; anything :func:`speaker_bootstrap_ci` refuses.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"scores must be 2-D (one row per point of the curve, one column per item); got {s.shape}.")
+    return np.array([[row.mean(), *speaker_bootstrap_ci(row, speakers, n_boot, confidence, seed)] for row in s])
+
+
+def speaker_means(scores: Sequence[float] | np.ndarray,
+                  speakers: Sequence[Hashable] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean score of each speaker: ``(names, means)``, names sorted as :func:`numpy.unique` sorts them.
+
+    Raises
+    ------
+    ValueError
+        Scores not 1-D, empty or not finite; lengths differ.
+    """
+    s = _scores_1d(scores, "scores")
+    spk = np.asarray(speakers)
+    if spk.ndim != 1 or len(spk) != len(s):
+        raise ValueError(f"speakers must be 1-D with one entry per score: {len(s)} scores, "
+                         f"speakers of shape {spk.shape}.")
+    names, index = np.unique(spk, return_inverse=True)
+    means = np.bincount(index, weights=s, minlength=len(names)) / np.bincount(index, minlength=len(names))
+    return names, means
+
+
+def speaker_sign_flip_test(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    speakers: Sequence[Hashable] | np.ndarray,
+    n_perm: int = 10000,
+    seed: int = 0,
+    max_exact: int = 2 ** 16,
+) -> float:
+    """Two-sided paired sign-flip test at the speaker level: is ``a`` better or worse than ``b`` for new voices?
+
+    ``a[i]`` and ``b[i]`` score the same item ``i`` (a segment, an utterance) two ways (two layers, a model and
+    its control). Each speaker's mean difference ``d_s = mean(a - b over the speaker's items)`` is one
+    observation; under the null hypothesis each ``d_s`` is as likely to have either sign. The statistic is
+    ``abs(mean(d_s))`` (every speaker weighs the same).
+
+    With ``n`` speakers there are ``2**n`` sign patterns. When ``2**n <= max_exact`` all of them are enumerated
+    and the p-value is exact: ``count(patterns at least as extreme) / 2**n``, at least ``2 / 2**n`` (a pattern
+    and its mirror image are equally extreme; n = 8 gives 0.0078, n = 12 gives 0.00049). Otherwise
+    ``n_perm`` random patterns are drawn as in :func:`paired_sign_flip_test`.
+
+    Parameters
+    ----------
+    a, b : array-like of float, shape (n_items,)
+        Paired scores, in the same item order.
+    speakers : array-like, shape (n_items,)
+        The speaker of each item.
+    n_perm, seed : int
+        Random patterns and their seed, used only when enumeration is too large.
+    max_exact : int
+        Largest number of patterns that is enumerated.
+
+    Returns
+    -------
+    float
+        The p-value, in ``(0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        Inputs not 1-D, of different lengths, empty or not finite; fewer than two speakers.
+    """
+    x = _scores_1d(a, "a")
+    y = _scores_1d(b, "b")
+    if len(x) != len(y):
+        raise ValueError(f"a and b must pair up item by item: {len(x)} vs {len(y)} scores.")
+    _, d = speaker_means(x - y, speakers)
+    n = len(d)
+    if n < 2:
+        raise ValueError("A speaker-level test needs at least two speakers: with one, every sign pattern is the "
+                         "same up to sign and the p-value is 1.")
+    observed = abs(d.mean())
+    if 2 ** n <= max_exact:
+        signs = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+        null = np.abs(signs @ d / n)
+        return float(np.count_nonzero(null >= observed - 1e-12) / 2 ** n)
+    return paired_sign_flip_test(d, np.zeros_like(d), n_perm=_count(n_perm, "n_perm"), seed=seed)
+
+
+def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979), in their original order.
+
+    Sort the ``m`` p-values ascending; the ``k``-th smallest (k = 0, 1, ...) is multiplied by ``m - k``; a running
+    maximum keeps the adjusted values in the same order as the raw ones; values are capped at 1. Reject the
+    hypotheses whose adjusted p-value is at most the level: this controls the chance of any false rejection in
+    the family at that level, and is never less powerful than Bonferroni (``m * p``).
+
+    Raises
+    ------
+    ValueError
+        Empty input, or values outside ``[0, 1]``.
+    """
+    p = _scores_1d(pvalues, "pvalues")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p-values must lie in [0, 1], got {p.tolist()}.")
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    stepped = np.maximum.accumulate(p[order] * (m - np.arange(m)))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
 
 
 def cue_share(matrix: Sequence | np.ndarray, target: int, cue: int) -> float | np.ndarray:

@@ -76,6 +76,12 @@ def test_held_out_speakers_never_train_the_probe(default_corpus):
     assert {u.split for u in data.abx} == {"validation", "test"} and {u.kind for u in data.abx} == {"rich"}
     with pytest.raises(ValueError, match="subject"):
         L.subject_features("tiny-w2v2-ctc@nonsense", data.abx[:1])
+    front, full, trained = (L.subject_features(f"tiny-w2v2-ctc{t}", data.abx[:1])[0]
+                            for t in ("@frontend", "@random", ""))
+    assert front.shape == trained.shape
+    # layer 0 (the input of the first transformer layer) adds the random positional convolution to the trained
+    # front end's output, so it differs from both; deeper layers are random in both twins
+    assert not np.allclose(front[0], trained[0]) and not np.allclose(front[0], full[0])
 
 
 # --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import torch
 from course.audio import AudioError
 from course.features import extract, log_mel, mfcc
 from course.frames import num_frames
-from course.models import (SHIPPED, SHIPPED_DIR, ModelNotAvailableError, load_model, random_twin, resolve,
+from course.models import (FRONT_END, SHIPPED, SHIPPED_DIR, ModelNotAvailableError, load_model, random_twin, resolve,
                            shipped_metrics)
 from course.metrics import edit_distance, error_rate
 from course.training import _homophone_correct, classify, transcribe_phones, transcribe_text, unmet_targets
@@ -145,6 +145,35 @@ def test_random_twin_is_the_control():
     assert not all(torch.equal(q, s) for q, s in zip(rand_a.parameters(), rand_c.parameters()))
     assert type(rand_a) is type(trained) and not rand_a.training
     assert rand_a.config._attn_implementation == "eager"
+
+
+@pytest.mark.parametrize("name", ["tiny-w2v2-ctc", "tiny-hubert", "tiny-whisper"])
+def test_front_end_twin_keeps_the_trained_convolutions_and_nothing_else(name):
+    trained, _ = load_model(name)
+    twin = random_twin(trained, seed=3, keep_front_end=True)
+    fully_random = random_twin(trained, seed=3)
+    kept = same = 0
+    for (n, p), q, r in zip(trained.named_parameters(), twin.parameters(), fully_random.parameters()):
+        front = any(f in n for f in FRONT_END)
+        if front:
+            kept += 1
+            assert torch.equal(p, q), f"{n} is part of the front end and must be the trained weight"
+        else:
+            same += torch.equal(p, q) and p.numel() > 1 and not torch.all(p == p.flatten()[0])
+            assert torch.equal(q, r), f"{n} must be the fully random twin's weight (same seed)"
+    assert kept >= 2 and same == 0, (kept, same)
+    assert any("conv" in n for n, _ in trained.named_parameters() if any(f in n for f in FRONT_END))
+
+
+def test_front_end_twin_refuses_a_model_without_a_front_end():
+    class Plain(torch.nn.Module):
+        def __init__(self, config=None):
+            super().__init__()
+            self.config = config or type("C", (), {})()
+            self.linear = torch.nn.Linear(2, 2)
+
+    with pytest.raises(ValueError, match="no convolutional front end"):
+        random_twin(Plain(), keep_front_end=True)
 
 
 def test_unknown_and_offline_names_give_clear_errors(monkeypatch, tmp_path):

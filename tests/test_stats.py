@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from course.stats import cue_share, paired_sign_flip_test, speaker_bootstrap_ci
+from course.stats import (cue_share, curve_ci, holm, paired_sign_flip_test, speaker_bootstrap_ci, speaker_means,
+                          speaker_sign_flip_test)
 
 
 def clustered(n_speakers: int = 6, per_speaker: int = 20, spread: float = 0.3, noise: float = 0.05, seed: int = 0):
@@ -127,6 +128,76 @@ def test_sign_flip_is_two_sided_paired_and_never_zero():
 def test_sign_flip_errors(a, b, kwargs, match):
     with pytest.raises(ValueError, match=match):
         paired_sign_flip_test(a, b, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# curve_ci, speaker_means, speaker_sign_flip_test, holm
+
+
+def test_curve_ci_is_the_mean_and_the_speaker_bootstrap_of_every_row():
+    scores, speakers = clustered()
+    curve = np.stack([scores, scores + 1.0, 2 * scores])
+    got = curve_ci(curve, speakers, n_boot=300, seed=4)
+    assert got.shape == (3, 3)
+    for row, out in zip(curve, got):
+        assert out[0] == pytest.approx(row.mean())
+        np.testing.assert_allclose(out[1:], speaker_bootstrap_ci(row, speakers, n_boot=300, seed=4))
+    assert got[1, 1] == pytest.approx(got[0, 1] + 1.0), "the same speaker draws for every point of the curve"
+    with pytest.raises(ValueError, match="2-D"):
+        curve_ci(scores, speakers)
+
+
+def test_speaker_means_by_hand():
+    names, means = speaker_means([1.0, 0.0, 1.0, 1.0, 0.5], ["b", "a", "b", "a", "c"])
+    assert names.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(means, [0.5, 1.0, 0.5])
+    with pytest.raises(ValueError, match="one entry per score"):
+        speaker_means([1.0, 2.0], ["a"])
+
+
+def brute_speaker_p(a, b, speakers) -> float:
+    """Enumerate every sign pattern of the per-speaker mean differences (itertools, independent of the module)."""
+    d = np.array([np.mean(np.asarray(a)[np.asarray(speakers) == s] - np.asarray(b)[np.asarray(speakers) == s])
+                  for s in sorted(set(speakers))])
+    return exact_p(d)
+
+
+def test_speaker_sign_flip_is_exact_and_works_on_speakers_not_items():
+    rng = np.random.default_rng(5)
+    speakers = np.repeat([f"s{i}" for i in range(6)], 15)
+    a = rng.normal(0, 1, 90) + np.repeat(rng.normal(0.2, 0.3, 6), 15)
+    b = rng.normal(0, 1, 90)
+    p = speaker_sign_flip_test(a, b, speakers)
+    assert p == pytest.approx(brute_speaker_p(a, b, speakers), abs=1e-12)
+    assert p * 2 ** 6 == pytest.approx(round(p * 2 ** 6)), "an exact p-value is a multiple of 1 / 2**n"
+    consistent = speaker_sign_flip_test(np.ones(90) + 0.1 * rng.normal(size=90), np.zeros(90), speakers)
+    assert consistent == pytest.approx(2 / 2 ** 6), "every speaker better: only the pattern and its mirror"
+    # 1000 items of 8 speakers: an item-level test would give a tiny p; with 8 speakers it cannot go below 2/256
+    many = np.repeat([f"s{i}" for i in range(8)], 125)
+    assert speaker_sign_flip_test(np.ones(1000), np.zeros(1000), many) == pytest.approx(2 / 256)
+    assert speaker_sign_flip_test(b, b, speakers) == 1.0
+
+
+def test_speaker_sign_flip_falls_back_to_random_patterns_for_many_speakers():
+    rng = np.random.default_rng(6)
+    speakers = np.repeat([f"s{i}" for i in range(10)], 4)
+    a, b = rng.normal(0.3, 1, 40), rng.normal(0, 1, 40)
+    sampled = speaker_sign_flip_test(a, b, speakers, max_exact=16, n_perm=40000, seed=1)
+    assert sampled == pytest.approx(brute_speaker_p(a, b, speakers), abs=0.01)
+    with pytest.raises(ValueError, match="at least two speakers"):
+        speaker_sign_flip_test([1.0, 2.0], [0.0, 0.0], ["s", "s"])
+
+
+def test_holm_by_hand_and_against_bonferroni():
+    got = holm([0.01, 0.04, 0.03, 0.005])
+    # sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> running max 0.06
+    np.testing.assert_allclose(got, [0.03, 0.06, 0.06, 0.02])
+    p = np.random.default_rng(7).uniform(0, 0.3, 12)
+    adjusted = holm(p)
+    assert np.all(adjusted >= p) and np.all(adjusted <= np.minimum(1, 12 * p) + 1e-15)
+    assert holm([0.9, 0.8]).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        holm([0.5, 1.5])
 
 
 # --------------------------------------------------------------------------
