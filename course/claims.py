@@ -90,22 +90,46 @@ class Claims:
 _CHECKS = ("check", "number")
 
 
+def _string_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level names bound exactly once, to a string literal (``sentence = "..."``)."""
+    bound: dict[str, list] = {}
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AugAssign, ast.AnnAssign, ast.For)) else []
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    bound.setdefault(name.id, []).append(node)
+    return {name: nodes[0].value.value for name, nodes in bound.items()
+            if len(nodes) == 1 and isinstance(nodes[0], ast.Assign) and nodes[0] in tree.body
+            and isinstance(nodes[0].value, ast.Constant) and isinstance(nodes[0].value.value, str)}
+
+
 def claimed_sentences(code: str) -> list[str]:
     """The sentences a claims script checks: the first argument of every ``.check(...)`` and ``.number(...)`` call.
+
+    The argument is a string literal, or a name bound once, at the top of the script, to a string literal (for a
+    sentence that several checks share).
 
     Raises
     ------
     ClaimError
-        If a sentence is not a string literal (it could not be found in the text before running anything).
+        If a sentence is neither (it could not be found in the text before running anything).
     """
+    tree = ast.parse(code)
+    constants = _string_constants(tree)
     found = []
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CHECKS:
             first = node.args[0] if node.args else None
-            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                raise ClaimError(f"line {node.lineno}: the sentence of a claim must be a string literal, so that "
-                                 "the build can find it in the notebook's text before running anything.")
-            found.append(first.value)
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append(first.value)
+            elif isinstance(first, ast.Name) and first.id in constants:
+                found.append(constants[first.id])
+            else:
+                raise ClaimError(f"line {node.lineno}: the sentence of a claim must be a string literal (or a name "
+                                 "bound once, at the top of the script, to one), so that the build can find it in "
+                                 "the notebook's text before running anything.")
     return found
 
 

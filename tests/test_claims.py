@@ -55,6 +55,15 @@ def test_the_sentences_of_a_claims_script_are_found_without_running_it_and_must_
         == ["The probe peaks at layer 3."]
     with pytest.raises(ClaimError, match="string literal"):
         claimed_sentences('c.check(f"peaks at layer {best}", True)')
+    shared = 'S = "It reaches 0.93 on held-out speakers."\nc.number(S, "0.93", x)\nc.check(S, True)\n'
+    assert claimed_sentences(shared) == ["It reaches 0.93 on held-out speakers."] * 2
+    for bad in ('S = "a"\nS = "b"\nc.check(S, True)',  # bound twice: which sentence?
+                'S = "a" + b\nc.check(S, True)',  # not a literal
+                'def f():\n    S = "a"\n    c.check(S, True)',  # not at the top of the script
+                'for S in ["a"]:\n    c.check(S, True)',  # a loop variable
+                'c.check(T, True)'):  # never bound
+        with pytest.raises(ClaimError, match="string literal"):
+            claimed_sentences(bad)
 
 
 @pytest.fixture

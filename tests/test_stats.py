@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from course.stats import (cue_share, curve_ci, holm, paired_sign_flip_test, speaker_bootstrap_ci, speaker_means,
+from course.stats import (cue_share, curve_ci, holm, paired_sign_flip_test, speaker_bootstrap_ci, speaker_bootstrap_statistic,
+                          speaker_means,
                           speaker_sign_flip_test)
 
 
@@ -145,6 +146,25 @@ def test_curve_ci_is_the_mean_and_the_speaker_bootstrap_of_every_row():
     assert got[1, 1] == pytest.approx(got[0, 1] + 1.0), "the same speaker draws for every point of the curve"
     with pytest.raises(ValueError, match="2-D"):
         curve_ci(scores, speakers)
+
+
+def test_bootstrap_statistic_reproduces_the_mean_bootstrap_and_takes_any_statistic():
+    scores, speakers = clustered()
+    np.testing.assert_allclose(speaker_bootstrap_statistic(np.mean, [scores], speakers, n_boot=400, seed=2),
+                               speaker_bootstrap_ci(scores, speakers, n_boot=400, seed=2), rtol=1e-12)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=len(scores))
+    y = 2 * x + rng.normal(0, 0.1, len(x))
+
+    def r2(a, b):
+        return 1 - np.sum((a - b) ** 2) / np.sum((a - a.mean()) ** 2)
+
+    low, high = speaker_bootstrap_statistic(r2, [y, 2 * x], speakers, n_boot=300)
+    assert 0.99 < low <= r2(y, 2 * x) <= high <= 1.0
+    with pytest.raises(ValueError, match="one row per item"):
+        speaker_bootstrap_statistic(np.mean, [scores[:-1]], speakers)
+    with pytest.raises(ValueError, match="not finite"):
+        speaker_bootstrap_statistic(lambda a: np.nan, [scores], speakers, n_boot=5)
 
 
 def test_speaker_means_by_hand():
