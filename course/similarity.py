@@ -197,6 +197,38 @@ def compare_rdms(rdm_a: np.ndarray, rdm_b: np.ndarray, method: str = "spearman")
     raise ValueError(f"Unknown RDM comparison {method!r}; choose one of {COMPARE_METHODS}.")
 
 
+def partial_rsa(rdm_a: np.ndarray, rdm_b: np.ndarray, nuisance: np.ndarray) -> float:
+    """Partial Spearman correlation of two RDMs, controlling for a nuisance RDM (e.g. "same speaker or not").
+
+    The upper triangles of the three RDMs are turned into average ranks; the partial correlation of ``a`` and
+    ``b`` given ``c`` is then the Pearson correlation of what is left of ``a`` and of ``b`` after a linear
+    regression on ``c``::
+
+        (r_ab - r_ac r_bc) / sqrt((1 - r_ac^2) (1 - r_bc^2))
+
+    It answers: do the two RDMs agree beyond what they share through the nuisance? A layer that groups segments by
+    speaker and a model RDM that happens to correlate with speaker (more tokens of some phones from some voices)
+    agree partly *because of* the speaker; the partial score removes that path.
+
+    Raises
+    ------
+    ValueError
+        RDMs of different sizes, non-finite entries, a constant RDM, or a nuisance that explains ``a`` or ``b``
+        completely (|r| = 1: nothing is left to correlate).
+    """
+    tri = [upper_triangle(d) for d in (rdm_a, rdm_b, nuisance)]
+    if len({t.shape for t in tri}) != 1:
+        raise ValueError(f"RDMs over different numbers of stimuli: {[np.shape(d) for d in (rdm_a, rdm_b, nuisance)]}.")
+    if not all(np.all(np.isfinite(t)) for t in tri):
+        raise ValueError("An RDM contains NaN (e.g. a constant pattern under the correlation metric).")
+    a, b, c = (_average_ranks(t) for t in tri)
+    r_ab, r_ac, r_bc = _pearson(a, b), _pearson(a, c), _pearson(b, c)
+    denom = (1 - r_ac ** 2) * (1 - r_bc ** 2)
+    if denom <= 1e-12:
+        raise ValueError("The nuisance RDM explains one of the RDMs completely: the partial correlation is undefined.")
+    return float((r_ab - r_ac * r_bc) / np.sqrt(denom))
+
+
 def rsa(X: np.ndarray, Y: np.ndarray, metric: str = "correlation", method: str = "spearman") -> float:
     """Representational similarity of two representations of the same stimuli.
 

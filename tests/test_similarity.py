@@ -18,6 +18,7 @@ from course.similarity import (
     gram_linear,
     gram_rbf,
     kendall_tau_a,
+    partial_rsa,
     rdm,
     rsa,
     upper_triangle,
@@ -241,3 +242,42 @@ def test_cka_bad_input(rng):
         feature_space_linear_cka(np.ones((6, 3)), rng.standard_normal((6, 3)))
     with pytest.raises(ValueError, match="threshold"):
         gram_rbf(x, 0.0)
+
+
+# --------------------------------------------------------------------------
+# partial_rsa
+
+
+def _residual_partial(a, b, c):
+    """Partial Spearman by regression of scipy ranks on [1, rank(c)] (independent of the module's formula)."""
+    from scipy.stats import rankdata
+
+    ra, rb, rc = (rankdata(upper_triangle(d)) for d in (a, b, c))
+    design = np.column_stack([np.ones_like(rc), rc])
+    res_a = ra - design @ np.linalg.lstsq(design, ra, rcond=None)[0]
+    res_b = rb - design @ np.linalg.lstsq(design, rb, rcond=None)[0]
+    return pearsonr(res_a, res_b)[0]
+
+
+def test_partial_rsa_matches_regression_and_removes_a_shared_nuisance():
+    rng = np.random.default_rng(0)
+    n = 60
+
+    def sym():
+        m = rng.uniform(size=(n, n))
+        m = m + m.T
+        np.fill_diagonal(m, 0)
+        return m
+
+    nuisance, noise_a, noise_b, noise_c = sym(), sym(), sym(), sym()
+    a, b = nuisance + noise_a, nuisance + noise_b  # related only through the nuisance
+    assert compare_rdms(a, b) > 0.3, "the shared nuisance makes the two RDMs agree"
+    assert abs(partial_rsa(a, b, nuisance)) < 0.05, "without the nuisance path nothing is left"
+    assert partial_rsa(a, b, nuisance) == pytest.approx(_residual_partial(a, b, nuisance), abs=1e-10)
+    c = nuisance + noise_a + 0.5 * noise_c  # shares noise_a with a: survives the control
+    assert partial_rsa(a, c, nuisance) > 0.5
+    assert partial_rsa(a, c, nuisance) == pytest.approx(_residual_partial(a, c, nuisance), abs=1e-10)
+    with pytest.raises(ValueError, match="different numbers"):
+        partial_rsa(a, b[:-1, :-1], nuisance)
+    with pytest.raises(ValueError, match="explains one of the RDMs completely"):
+        partial_rsa(nuisance, b, nuisance)

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from course.stats import (cue_share, curve_ci, holm, paired_sign_flip_test, speaker_bootstrap_ci, speaker_bootstrap_statistic,
+from course.stats import (cue_share, curve_ci, holm, jackknife_ci, paired_sign_flip_test, speaker_bootstrap_ci, speaker_bootstrap_statistic,
                           speaker_means,
                           speaker_sign_flip_test)
 
@@ -165,6 +165,30 @@ def test_bootstrap_statistic_reproduces_the_mean_bootstrap_and_takes_any_statist
         speaker_bootstrap_statistic(np.mean, [scores[:-1]], speakers)
     with pytest.raises(ValueError, match="not finite"):
         speaker_bootstrap_statistic(lambda a: np.nan, [scores], speakers, n_boot=5)
+
+
+def test_jackknife_of_a_mean_is_the_textbook_interval():
+    # for the mean of per-speaker values (one item each) the jackknife se is the usual standard error
+    from scipy.stats import t as student_t
+
+    values = np.array([0.2, 0.5, 0.4, 0.9, 0.7, 0.3])
+    got = jackknife_ci(lambda rows: values[rows].mean(), [f"s{i}" for i in range(6)])
+    se = values.std(ddof=1) / np.sqrt(6)
+    q = student_t.ppf(0.975, 5)
+    np.testing.assert_allclose(got, [values.mean(), values.mean() - q * se, values.mean() + q * se], rtol=1e-12)
+
+
+def test_jackknife_leaves_out_whole_speakers():
+    scores, speakers = clustered(n_speakers=5, per_speaker=10)
+    seen = []
+    jackknife_ci(lambda rows: seen.append(set(speakers[rows])) or 0.0, speakers)
+    assert seen[0] == set(speakers) and all(len(s) == 4 for s in seen[1:]) and len(seen) == 6
+    est, low, high = jackknife_ci(lambda rows: scores[rows].mean(), speakers)
+    assert low < est < high and est == pytest.approx(scores.mean())
+    with pytest.raises(ValueError, match="three speakers"):
+        jackknife_ci(lambda rows: 0.0, ["a", "b", "a"])
+    with pytest.raises(ValueError, match="not finite"):
+        jackknife_ci(lambda rows: np.nan, speakers)
 
 
 def test_speaker_means_by_hand():
