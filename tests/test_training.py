@@ -195,6 +195,10 @@ def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_unin
     with pytest.raises(KeyboardInterrupt):
         _toy_training(ckpt, die_at=17)
     assert ckpt.is_file(), "the checkpoint of step 15 should be kept"
+    from course.training import checkpoint_seconds
+
+    assert checkpoint_seconds(ckpt) > 0, "the checkpoint records the training time spent so far"
+    assert checkpoint_seconds(tmp_path / "none.pt") == 0.0
     resumed = _toy_training(ckpt)
     assert torch.equal(straight, resumed)
     assert not ckpt.exists(), "a finished training removes its checkpoint"
