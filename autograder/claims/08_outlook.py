@@ -23,8 +23,11 @@ claims.check("8 held-out sentences of each of the 12\nvalidation and test speake
 claims.check("the cue-before and\ncue-after halves have 48 sentences each",
              int(cue_after.sum()) == 48 == int((~cue_after).sum()),
              after=int(cue_after.sum()))
-claims.number("90 % of the held-out homophone sentences in its model card", "90 %", card["homophone_accuracy"])
-claims.number("and 33 % when the cue word is replaced by silence", "33 %", card["homophone_accuracy_cue_silence"])
+claims.number("99.6 % of the held-out homophone sentences in its model\ncard", "99.6 %", card["homophone_accuracy"])
+claims.number("and 45 % (chance) when the cue word is replaced by silence", "45 %",
+              card["homophone_accuracy_cue_silence"])
+claims.check("and 45 % (chance) when the cue word is replaced by silence",
+             abs(card["homophone_accuracy_cue_silence"] - 0.5) < 0.1, silenced=card["homophone_accuracy_cue_silence"])
 position_ci = with_ci(probe["position"])[1]
 claims.number("Yet here it prefers the right spelling on 0.59 of the\nheld-out sentences", "0.59",
               probe["position"].mean())
@@ -34,39 +37,41 @@ claims.check("(its speaker-level interval still reaches below chance)", position
 # the worked example's result (model answer of the write-up)
 p_speakers = tests[SPEAKER_P]
 probe_layers = probe["trained"].mean(1)
-claims.number("on 0.57 of the held-out sentences at layer 0", "0.57", probe_layers[0])
-claims.number("0.71 at the last layer (paired test over the twelve speaker means: p = 0.002)", "0.71", probe_layers[-1])
-claims.number("0.71 at the last layer (paired test over the twelve speaker means: p = 0.002)",
-              "0.002", p_speakers[f"probe: layer {L} vs layer 0"])
 twin_last = probe["random twin"].mean(1)[-1]
-claims.number("above the random twin's 0.56", "0.56", twin_last)
-claims.number("above the position control's 0.59 (p = 0.01 over speakers)", "0.59", probe["position"].mean())
-claims.number("above the position control's 0.59 (p = 0.01 over speakers)", "0.01",
-              p_speakers[f"probe: layer {L} vs position only"])
-claims.check("above the random twin's 0.56 and\n  above the position control's 0.59",
-             probe_layers[-1] > max(twin_last, probe["position"].mean()),
+PROBE = ("The right spelling is preferred at the homophone on 0.59 of the held-out sentences at layer 0 and\n  0.69 at "
+         "the last layer, above the random twin's 0.56 and above the position control's 0.59, but neither\n  "
+         "difference holds over speakers: the rise from layer 0 gives p = 0.078 over the twelve speaker means, and "
+         "the last\n  layer against the position control p = 0.14")
+claims.number(PROBE, "0.59", probe_layers[0])
+claims.number(PROBE, "0.69", probe_layers[-1])
+claims.number(PROBE, "0.56", twin_last)
+claims.number(PROBE, "0.59", probe["position"].mean())
+claims.number(PROBE, "0.078", p_speakers[f"probe: layer {L} vs layer 0"])
+claims.number(PROBE, "0.14", p_speakers[f"probe: layer {L} vs position only"])
+claims.check(PROBE, bool(probe_layers[-1] > max(twin_last, probe["position"].mean()) and
+                         min(p_speakers[f"probe: layer {L} vs layer 0"],
+                             p_speakers[f"probe: layer {L} vs position only"]) >= 0.05),
              trained=probe_layers[-1], twin=twin_last, position=probe["position"].mean())
 before, after = lens_correct[:, ~cue_after], lens_correct[:, cue_after]
-claims.check("When the cue comes first, every layer spells every homophone right",
-             bool(np.all(before == 1.0)), before=np.round(before.mean(1), 3).tolist())
-claims.number("and so does the text\n  prior alone (1.00)", "1.00", prior_correct[~cue_after].mean())
-claims.number("the last layer spells 0.96 of them\n  right against the prior's 0.54 (p = 0.01 over speakers)",
-              "0.96", after[-1].mean())
-claims.number("the last layer spells 0.96 of them\n  right against the prior's 0.54 (p = 0.01 over speakers)",
-              "0.54", prior_correct[cue_after].mean())
-claims.number("the last layer spells 0.96 of them\n  right against the prior's 0.54 (p = 0.01 over speakers)",
-              "0.01", p_speakers[f"lens, cue after: layer {L} vs text prior"])
+FIRST = ("When the cue comes first, the text prior alone spells 0.94 of the homophones right and every\n  layer from "
+         "layer 1 on spells every one right")
+claims.number(FIRST, "0.94", prior_correct[~cue_after].mean())
+claims.check(FIRST, bool(np.all(before[1:] == 1.0)), before=np.round(before.mean(1), 3).tolist())
+AFTER = ("When the cue comes after, the last\n  layer spells 1.00 of them right against the prior's 0.50, chance "
+         "(p = 0.0005 over speakers)")
+claims.number(AFTER, "1.00", after[-1].mean())
+claims.number(AFTER, "0.50", prior_correct[cue_after].mean())
+claims.number(AFTER, "0.0005", p_speakers[f"lens, cue after: layer {L} vs text prior"])
 shares = cue["trained"].mean(0)  # mean log2 cue share, layers 1 .. L
-claims.check("Only layer 3 gives the cue clearly more than an average context word (mean log2 cue share 1.4,\n "
-             " about 2.6 times as much)",
-             int(np.argmax(shares)) == 2 and np.sum(shares > 0.5) == 1, shares=np.round(shares, 2).tolist())
-claims.number("Only layer 3 gives the cue clearly more than an average context word (mean log2 cue share 1.4,\n "
-              " about 2.6 times as much)",
-              "1.4", shares[2])
-claims.number("Only layer 3 gives the cue clearly more than an average context word (mean log2 cue share 1.4,\n "
-              " about 2.6 times as much)",
-              "2.6", 2 ** shares[2])
-claims.number("the last layer gives it less (−0.64)", "0.64", -shares[-1])
+NONE = ("No layer gives the cue clearly more than an average context word: the mean log2 cue share is\n  0.15 at "
+        "layer 2 (about 1.1 times as much) and below zero in the other layers (−1.62 at the last layer, about a\n  "
+        "third as much)")
+claims.check(NONE, bool(np.all(shares < 0.5) and int(np.argmax(shares)) == 1 and np.sum(shares > 0) == 1),
+             shares=np.round(shares, 2).tolist())
+claims.number(NONE, "0.15", shares[1])
+claims.number(NONE, "1.1", 2 ** shares[1])
+claims.number(NONE, "1.62", -shares[-1])
+claims.check(NONE, abs(2 ** shares[-1] - 1 / 3) < 0.05, last_ratio=2 ** shares[-1])
 claims.check("the random twin stays at 0.0 in every layer", bool(np.all(np.abs(cue["random twin"].mean(0)) < 0.05)),
              twin=np.round(cue["random twin"].mean(0), 3).tolist())
 claims.verify()
