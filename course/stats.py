@@ -60,6 +60,25 @@ def _count(n: int, name: str) -> int:
     return int(n)
 
 
+def _speaker_draws(speakers: np.ndarray, n_boot: int, confidence: float,
+                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(names, index, draws)`` of a speaker bootstrap: ``draws[b]`` lists replicate ``b``'s speakers."""
+    n_boot = _count(n_boot, "n_boot")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}.")
+    names, index = np.unique(speakers, return_inverse=True)
+    if len(names) < 2:
+        raise ValueError("A speaker-level bootstrap needs at least two speakers: with one, every replicate "
+                         "is the same sample and the interval says nothing about other voices.")
+    draws = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
+    return names, index, draws
+
+
+def _percentile_interval(replicates: np.ndarray, confidence: float) -> np.ndarray:
+    low, high = np.percentile(replicates, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)])
+    return np.array([low, high], dtype=np.float64)
+
+
 def speaker_bootstrap_ci(
     scores: Sequence[float] | np.ndarray,
     speakers: Sequence[Hashable] | np.ndarray,
@@ -127,20 +146,10 @@ def speaker_bootstrap_ci(
     if spk.ndim != 1 or len(spk) != len(s):
         raise ValueError(f"speakers must be 1-D with one entry per score: {len(s)} scores, "
                          f"speakers of shape {spk.shape}.")
-    n_boot = _count(n_boot, "n_boot")
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}.")
-    names, index = np.unique(spk, return_inverse=True)
-    if len(names) < 2:
-        raise ValueError("A speaker-level bootstrap needs at least two speakers: with one, every replicate "
-                         "is the same sample and the interval says nothing about other voices.")
+    names, index, draws = _speaker_draws(spk, n_boot, confidence, seed)
     sums = np.bincount(index, weights=s, minlength=len(names))
     counts = np.bincount(index, minlength=len(names)).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
-    replicates = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-    low, high = np.percentile(replicates, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)])
-    return np.array([low, high], dtype=np.float64)
+    return _percentile_interval(sums[draws].sum(axis=1) / counts[draws].sum(axis=1), confidence)
 
 
 def paired_sign_flip_test(
@@ -251,21 +260,14 @@ def speaker_bootstrap_statistic(
     if spk.ndim != 1 or any(len(a) != len(spk) for a in arrays) or not arrays:
         raise ValueError(f"arrays must have one row per item, like speakers ({len(spk)} items); got lengths "
                          f"{[len(a) for a in arrays]}.")
-    n_boot = _count(n_boot, "n_boot")
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}.")
-    names, index = np.unique(spk, return_inverse=True)
-    if len(names) < 2:
-        raise ValueError("A speaker-level bootstrap needs at least two speakers.")
+    names, index, draws = _speaker_draws(spk, n_boot, confidence, seed)
     rows_of = [np.flatnonzero(index == k) for k in range(len(names))]
-    draws = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
     replicates = np.array([float(statistic(*(a[np.concatenate([rows_of[k] for k in d])] for a in arrays)))
                            for d in draws])
     if not np.all(np.isfinite(replicates)):
         raise ValueError("The statistic is not finite on some bootstrap replicates (e.g. a variance of 0 when one "
                          "speaker is drawn many times): use a statistic defined on every resample.")
-    low, high = np.percentile(replicates, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)])
-    return np.array([low, high], dtype=np.float64)
+    return _percentile_interval(replicates, confidence)
 
 
 def curve_ci(
