@@ -38,8 +38,8 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["speaker_bootstrap_ci", "speaker_bootstrap_statistic", "curve_ci", "jackknife_ci", "paired_sign_flip_test", "speaker_means", "speaker_sign_flip_test",
-           "holm", "cue_share"]
+__all__ = ["speaker_bootstrap_ci", "speaker_bootstrap_statistic", "curve_ci", "jackknife_ci", "paired_sign_flip_test",
+           "speaker_means", "speaker_sign_flip_test", "holm", "cue_share"]
 
 
 def _scores_1d(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
