@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -210,6 +211,23 @@ def test_limits_launcher_applies_the_limits():
                           "--file-size", "4096", "--", sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split() == [str(2 * 1024**3), "4096"]
     assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] != 4096  # this process is untouched
+
+
+def test_limits_launcher_keeps_pyarrow_from_reserving_a_third_of_the_cap():
+    pytest.importorskip("pyarrow")
+    code = ("import pyarrow as pa; pa.array([1, 2, 3]); "
+            "print(pa.default_memory_pool().backend_name, "
+            "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmData')][0])")
+    launch = [sys.executable, "-m", "course.grading.limits", "--memory", str(3 * 1024**3), "--"]
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    backend, data_kb = subprocess.run(launch + [sys.executable, "-c", code], capture_output=True, text=True,
+                                      env=env, check=True).stdout.split()
+    assert backend == "system"
+    if sys.platform.startswith("linux"):
+        plain_backend, plain_kb = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                 env=env, check=True).stdout.split()
+        # without the launcher the default pool reserves about 1 GiB of data segment up front
+        assert int(data_kb) < int(plain_kb) - 500_000 or plain_backend == "system", (data_kb, plain_kb)
 
 
 def test_resolve_mode_warns_when_the_sandbox_is_off():

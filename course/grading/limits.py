@@ -6,6 +6,12 @@ Used as a launcher in front of every graded kernel::
 
 On Linux the process also asks to be killed when its parent (the grader)
 dies, so that a kernel never outlives a grading run that was stopped.
+
+The command runs with ``ARROW_DEFAULT_MEMORY_POOL=system`` unless the caller
+set it: pyarrow's default allocator (mimalloc) reserves 1 GiB of writable
+address space the first time it is used (pandas uses it to read the corpus
+manifest), and that reservation counts against ``RLIMIT_DATA`` although
+nothing is stored in it, so it took a third of the default 3 GB cap.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("no command given")
     apply_limits(args.memory, args.cpu, args.file_size, args.processes)
     die_with_parent()
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # see the module docstring
     os.execvp(command[0], command)
 
 
