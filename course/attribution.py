@@ -21,7 +21,8 @@ out here so that every step can be read and taught. Conventions:
 
 References: Simonyan et al. 2014 (saliency), Shrikumar et al. 2016 (input x gradient), Sundararajan et al. 2017
 (Integrated Gradients), Zeiler & Fergus 2014 (occlusion), DeYoung et al. 2020 (comprehensiveness, sufficiency),
-Samek et al. 2017 (AOPC, deletion curves), Adebayo et al. 2018 (sanity checks).
+Samek et al. 2017 (AOPC, deletion curves), Petsiuk et al. 2018 (insertion curves), Adebayo et al. 2018
+(sanity checks).
 """
 
 from __future__ import annotations
@@ -569,6 +570,114 @@ def deletion_curve(
     fr = np.linspace(0, 1, 11) if fractions is None else np.asarray(fractions, dtype=np.float64)
     batch = _removal_inputs(inputs, scores, feature_mask, fr, baselines, keep=False)
     return fr, _probabilities(forward_func, batch, target, batch_size)
+
+
+def insertion_curve(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    scores: np.ndarray,
+    feature_mask: torch.Tensor,
+    target: int,
+    fractions: Sequence[float] | None = None,
+    baselines: float | torch.Tensor | None = 0.0,
+    batch_size: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target probability as the top-scored features are inserted into the baseline, most important first.
+
+    The mirror image of :func:`deletion_curve` (Petsiuk et al. 2018): at fraction ``f`` only the top
+    ``ceil(f * n_features)`` features by score (ties: lower id first) keep their values and every other feature
+    takes the baseline's, so fraction 0 is the baseline alone and fraction 1 the intact input. A faithful ranking
+    makes the curve rise early.
+
+    Parameters
+    ----------
+    forward_func : callable
+        Returns logits ``(B, C)``; the curve is ``softmax(logits)[:, target]``.
+    inputs : torch.Tensor
+        One example, shape ``(1, ...)``.
+    scores : array, shape (n_features,)
+        Attribution score of each feature (higher = more important).
+    feature_mask : tensor
+        Feature id ``0 .. n_features - 1`` of each element, broadcastable to ``inputs`` (every element belongs
+        to a feature: to leave part of the input untouched, wrap ``forward_func`` so that it sees only the rest).
+    target : int
+        The class explained.
+    fractions : sequence of float, optional
+        Fractions of features inserted (default: 0, 0.1, ..., 1).
+    baselines : float or tensor
+        Values of the features not (yet) inserted.
+    batch_size : int
+        Inputs per forward pass.
+
+    Returns
+    -------
+    fractions, probabilities : np.ndarray
+        The curve, float64. ``probabilities[i]`` equals ``p(x) - sufficiency(...)`` at ``fractions[i]``.
+    """
+    fr = np.linspace(0, 1, 11) if fractions is None else np.asarray(fractions, dtype=np.float64)
+    batch = _removal_inputs(inputs, scores, feature_mask, fr, baselines, keep=True)
+    return fr, _probabilities(forward_func, batch, target, batch_size)
+
+
+def perturbation_curves(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    rankings: dict[str, np.ndarray],
+    feature_mask: torch.Tensor,
+    target: int,
+    fractions: Sequence[float] | None = None,
+    baselines: float | torch.Tensor | None = 0.0,
+    batch_size: int = 8,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Deletion and insertion curves of several rankings of one example, each distinct input evaluated once.
+
+    The result equals :func:`deletion_curve` and :func:`insertion_curve` called for every ranking, but an input
+    that several curves share is passed to the model once: deleting the top ``k`` of one ranking and inserting
+    all but the last ``n - k`` of another can give the same input, two rankings often agree on their first
+    features, and with few features several fractions round to the same ``k``. Each input is identified by the
+    set of features it replaces with the baseline.
+
+    Parameters
+    ----------
+    rankings : dict
+        Name -> scores, shape ``(n_features,)`` (higher = more important), all over the same features.
+    fractions : sequence of float, optional
+        Fractions of features deleted (deletion curve) or inserted (insertion curve); default 0, 0.1, ..., 1.
+    forward_func, inputs, feature_mask, target, baselines, batch_size
+        As in :func:`deletion_curve`.
+
+    Returns
+    -------
+    dict
+        Name -> ``(deletion, insertion)``, two float64 arrays with one probability per fraction.
+
+    Raises
+    ------
+    ValueError
+        Rankings of different lengths, or none.
+    """
+    fr = np.linspace(0, 1, 11) if fractions is None else np.asarray(fractions, dtype=np.float64)
+    sizes = {np.asarray(s).size for s in rankings.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"Every ranking must score the same features; got sizes {sorted(sizes)}.")
+    n = sizes.pop()
+    x = inputs.detach()
+    base = _baseline_like(baselines, x)
+    mask = torch.as_tensor(feature_mask).expand_as(x)
+    slots: dict[frozenset, int] = {}  # replaced features -> row of the batch
+    rows: dict[str, tuple[list[int], list[int]]] = {}
+    for name, s in rankings.items():
+        order = np.argsort(-np.asarray(s, dtype=np.float64).ravel(), kind="stable")
+        deleted, inserted = [], []
+        for f in fr:
+            k = _top_k(f, n)
+            for removed, out in ((frozenset(order[:k].tolist()), deleted), (frozenset(order[k:].tolist()), inserted)):
+                out.append(slots.setdefault(removed, len(slots)))
+        rows[name] = (deleted, inserted)
+    batch = [torch.where(torch.isin(mask, torch.as_tensor(sorted(removed), dtype=mask.dtype)), base, x)
+             for removed in slots]
+    p = _probabilities(forward_func, batch, target, batch_size)
+    return {name: (p[d], p[i]) for name, (d, i) in rows.items()}
 
 
 def aopc(values: Sequence[float]) -> float:

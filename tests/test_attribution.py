@@ -250,6 +250,63 @@ def test_comprehensiveness_and_sufficiency_by_hand():
     assert np.isclose(ties[0], p - sig(torch.tensor(3.5)).item()), "ties: the lower feature id goes first"
 
 
+def test_insertion_curve_by_hand():
+    f = _probability_model()
+    x = torch.tensor([[3.0, 1.0, 2.0, 0.5]])
+    mask = torch.tensor([[0, 1, 2, 3]])
+    scores = np.array([0.9, 0.1, 0.5, 0.0])  # order: 0, 2, 1, 3
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    fr, curve = A.insertion_curve(f, x, scores, mask, 0, fractions=[0, 0.25, 0.5, 0.75, 1])
+    assert np.allclose(fr, [0, 0.25, 0.5, 0.75, 1])
+    assert np.allclose(curve, sig(np.array([0.0, 3.0, 5.0, 6.0, 6.5]))), "only the top ceil(f * n) features kept"
+    base = torch.tensor([[1.0, -1.0, 0.0, 2.0]])
+    _, curve = A.insertion_curve(f, x, scores, mask, 0, fractions=[0, 0.5], baselines=base)
+    assert np.allclose(curve, sig(np.array([2.0, 3.0 + -1.0 + 2.0 + 2.0]))), "the rest takes the baseline's values"
+    _, ties = A.insertion_curve(f, x, np.zeros(4), mask, 0, fractions=[0.25])
+    assert np.isclose(ties[0], sig(3.0)), "ties: the lower feature id goes first"
+    suff = A.sufficiency(f, x, scores, mask, 0, fractions=(0.25, 0.5))
+    assert np.allclose(sig(6.5) - suff, sig(np.array([3.0, 5.0]))), "insertion = p(x) - sufficiency"
+    grouped = torch.tensor([[1, 0, 1, 0]])  # feature 0: elements 1 and 3; feature 1: elements 0 and 2
+    _, curve = A.insertion_curve(f, x, np.array([0.2, 0.9]), grouped, 0, fractions=[0, 0.5, 1])
+    assert np.allclose(curve, sig(np.array([0.0, 5.0, 6.5]))), "a feature inserts all of its elements at once"
+
+
+def test_perturbation_curves_equal_the_single_curves_and_share_inputs():
+    model = _Conv(seed=3)
+    x = torch.randn(1, 48, generator=torch.Generator().manual_seed(5))
+    base = torch.full((1, 48), -0.2)
+    mask = A.chunk_mask(48, 8)  # 6 features
+    rankings = {"a": np.array([0.5, 0.1, 0.9, 0.3, 0.0, 0.2]), "b": np.array([0.6, 0.1, 0.9, 0.3, 0.0, 0.2]),
+                "c": -np.arange(6.0)}
+    fractions = np.linspace(0, 1, 11)
+    rows = []
+
+    def counted(z):
+        rows.append(len(z))
+        return model(z)
+
+    curves = A.perturbation_curves(counted, x, rankings, mask, 1, fractions, base, batch_size=4)
+    for name, s in rankings.items():
+        _, d = A.deletion_curve(model, x, s, mask, 1, fractions, base)
+        _, i = A.insertion_curve(model, x, s, mask, 1, fractions, base)
+        assert np.allclose(curves[name][0], d, atol=1e-6) and np.allclose(curves[name][1], i, atol=1e-6), name
+    # a and b rank the features alike; deletion of all = insertion of none; k = ceil(f * 6) takes 7 values
+    assert sum(rows) == len({frozenset(r) for r in _replaced_sets(rankings, fractions, 6)}) < 2 * 11 * 3
+    assert max(rows) <= 4
+    with pytest.raises(ValueError):
+        A.perturbation_curves(model, x, {"a": np.zeros(6), "b": np.zeros(5)}, mask, 1)
+
+
+def _replaced_sets(rankings, fractions, n):
+    """Every set of replaced features the deletion and insertion curves of ``rankings`` need (for counting)."""
+    for s in rankings.values():
+        order = list(np.argsort(-s, kind="stable"))
+        for f in fractions:
+            k = int(np.ceil(round(f * n, 9)))
+            yield order[:k]
+            yield order[k:]
+
+
 def test_faithfulness_with_a_tensor_baseline_and_chunks():
     model = _Conv(seed=7)
     x = torch.randn(1, 40, generator=torch.Generator().manual_seed(13))
