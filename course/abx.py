@@ -46,6 +46,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from course import stats
 from course.features import Representation
 from course.frames import segment_frames
 from course.probing import aligned_features
@@ -390,3 +391,60 @@ def abx_error(items: ABXItems, mode: str = "within") -> ABXResult:
     per_pair = per_speaker.groupby(level=["a", "b"]).mean()
     by_pair = (1.0 - per_pair).rename("error").reset_index()
     return ABXResult(float(1.0 - per_pair.mean()), by_pair, cells, mode, int(cells["n_triplets"].sum()))
+
+
+# --------------------------------------------------------------------------
+# Speakers as the unit of replication
+
+
+def _speaker_pair_scores(result: ABXResult) -> pd.DataFrame:
+    """Mean score per (speaker, a, b): the cells averaged over contexts (and X speakers), step 1 of the average."""
+    return result.cells.groupby(["speaker", "a", "b"], sort=True)["score"].mean().reset_index()
+
+
+def speaker_errors(result: ABXResult) -> pd.Series:
+    """ABX error of each speaker of A and B: its cells averaged over contexts (and X speakers), then over its pairs.
+
+    These are the speaker-level observations for paired tests between two representations evaluated on the same
+    items (:func:`course.stats.speaker_sign_flip_test` with one score per speaker). When every speaker has every
+    phone pair, their mean is ``result.error``; otherwise (contexts that only some speakers produce) the two differ,
+    because ``result.error`` averages over speakers within each pair first.
+
+    Returns
+    -------
+    pd.Series
+        Indexed by speaker (sorted), named ``"error"``.
+    """
+    per = _speaker_pair_scores(result)
+    return (1.0 - per.groupby("speaker")["score"].mean()).rename("error")
+
+
+def error_ci(result: ABXResult, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> np.ndarray:
+    """Speaker-bootstrap interval of the macro-averaged ABX error: how much it would move with other voices.
+
+    Each replicate draws the speakers of A and B with replacement (:func:`course.stats.speaker_bootstrap_statistic`,
+    so two results over the same speakers get the same draws with the same ``seed``) and recomputes the average over
+    speakers within each ordered phone pair, then over the pairs present. Across speakers, a drawn speaker brings
+    its cells with every X speaker; X speakers are not resampled separately.
+
+    Returns
+    -------
+    np.ndarray of float64, shape (2,)
+        ``[low, high]``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two speakers; a bad ``n_boot`` or ``confidence``.
+    """
+    per = _speaker_pair_scores(result)
+    pair = np.unique((per["a"] + "\x00" + per["b"]).to_numpy(), return_inverse=True)[1].ravel()
+    n_pairs = int(pair.max()) + 1
+
+    def macro_error(codes: np.ndarray, scores: np.ndarray) -> float:
+        counts = np.bincount(codes, minlength=n_pairs)
+        present = counts > 0
+        return 1.0 - float(np.mean(np.bincount(codes, scores, minlength=n_pairs)[present] / counts[present]))
+
+    return stats.speaker_bootstrap_statistic(macro_error, (pair, per["score"].to_numpy(dtype=np.float64)),
+                                             per["speaker"].to_numpy(), n_boot, confidence, seed)

@@ -15,9 +15,11 @@ from course.abx import (
     abx_error,
     dtw_batch,
     dtw_distance,
+    error_ci,
     frame_distances,
     pair_distances,
     phone_items,
+    speaker_errors,
     subsample_items,
 )
 from course.features import Representation
@@ -300,3 +302,59 @@ def test_abx_bad_input():
         abx_error(single, "within")
     with pytest.raises(ValueError, match="No ABX items"):
         abx_error(ABXItems([], np.array([]), np.array([]), np.array([])), "within")
+
+
+# --------------------------------------------------------------------------
+# Speakers as the unit of replication
+
+
+def _speaker_items(errors_by_speaker):
+    """One-frame items per speaker in one context: speaker s gets phone a right except for len(bad) flipped tokens."""
+    e1, e2 = np.eye(2)
+    feats, ph, spk = [], [], []
+    for s, flipped in errors_by_speaker.items():
+        # a: e1, e1 (or e2 for a flipped X); b: e2 -> the triplet with the flipped a as X is wrong
+        for v, p in [(e1, "a"), (e2 if flipped else e1, "a"), (e2, "b"), (e2, "b")]:
+            feats.append(v[None, :].copy())
+            ph.append(p)
+            spk.append(s)
+    return ABXItems(feats, np.array(ph), np.array(spk), np.array([""] * len(ph)))
+
+
+def test_speaker_errors_by_hand():
+    # speaker s0 clean; s1: one a token points like b. Within s1, pair (a, b): X = a2 (e2) vs A = a1 (e1): d = 0.5,
+    # vs B (e2): 0 -> wrong (2 triplets, B = b1, b2); X = a1 vs A = a2 (e2): 0.5, vs B: 0.5 -> ties (2 triplets, 1/2)
+    # -> score 1/4; pair (b, a): X = b vs A = other b: 0; vs B = a1: 0.5 right, vs B = a2: 0 tie -> score 3/4.
+    result = abx_error(_speaker_items({"s0": False, "s1": True}), "within")
+    errors = speaker_errors(result)
+    assert list(errors.index) == ["s0", "s1"]
+    assert errors["s0"] == pytest.approx(0.0)
+    assert errors["s1"] == pytest.approx(1 - (0.25 + 0.75) / 2)
+    assert errors.mean() == pytest.approx(result.error)  # balanced: every speaker has every pair
+
+
+def test_speaker_errors_differ_from_the_macro_error_when_pairs_are_unbalanced():
+    items = _random_items(3, n_speakers=4, per_group=(0, 2))
+    result = abx_error(items, "within")
+    errors = speaker_errors(result)
+    per = result.cells.groupby(["speaker", "a", "b"])["score"].mean()
+    expected = 1 - per.groupby(level="speaker").mean()
+    assert errors.to_dict() == pytest.approx(expected.to_dict())
+    pairs_per_speaker = per.groupby(level="speaker").size()
+    assert pairs_per_speaker.nunique() > 1  # the case the docstring warns about
+    assert errors.mean() != pytest.approx(result.error)
+
+
+def test_error_ci_resamples_speakers():
+    # eight speakers, half of them with a flipped token: the interval spans the spread of voices
+    result = abx_error(_speaker_items({f"s{k}": k % 2 == 1 for k in range(8)}), "within")
+    low, high = error_ci(result, n_boot=2000, seed=1)
+    assert low < result.error < high
+    assert 0.0 <= low and high <= 0.5  # between every replicate drawing only clean and only flipped speakers
+    assert high - low > 0.1
+    # identical speakers: every replicate gives the same error and the interval collapses
+    same = abx_error(_speaker_items({f"s{k}": True for k in range(8)}), "within")
+    assert error_ci(same) == pytest.approx([same.error, same.error])
+    assert error_ci(result, n_boot=2000, seed=1) == pytest.approx([low, high])  # seeded
+    with pytest.raises(ValueError, match="two speakers"):
+        error_ci(abx_error(_speaker_items({"s0": True}), "within"))
