@@ -266,6 +266,49 @@ def ctc_lens(
 
 
 # --------------------------------------------------------------------------
+# Control
+
+
+def random_layers_twin(model, seed: int = 0) -> torch.nn.Module:  # noqa: ANN001
+    """The model with only its encoder's Transformer layers randomly initialised: a lens control that can lose.
+
+    Everything a lens relies on besides those layers stays trained: the convolutional front end, the positional
+    embedding, the encoder's final layer norm and the reader (the CTC head, or Whisper's whole decoder). Layer 0 of
+    the twin is therefore exactly layer 0 of the model, and the lens reads layer ``l > 0`` of the twin with the
+    trained head. What the lens reads there beyond what it reads at layer 0 comes from random layers passing the
+    residual stream on; the gap to the trained model at the same layer is what the trained layers ``1 .. l`` add.
+    (A fully random twin, head included, transcribes nothing at any layer and so rules out little.)
+
+    Parameters
+    ----------
+    model
+        A wav2vec 2.0-style CTC model or a Whisper-family encoder-decoder (weights under ``encoder.layers.``).
+    seed : int
+        Seed of the random layers (:func:`course.models.random_twin` draws them).
+
+    Returns
+    -------
+    torch.nn.Module
+        A new model in eval mode; ``model`` is not modified.
+
+    Raises
+    ------
+    ValueError
+        If the model has no parameters under ``encoder.layers.`` (nothing to randomise).
+    """
+    from course.models import random_twin
+
+    trained = model.state_dict()
+    layers = {k for k in trained if ".encoder.layers." in f".{k}"}
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no encoder Transformer layers (no parameter under "
+                         "'encoder.layers.'): random_layers_twin supports wav2vec 2.0-style models and Whisper.")
+    twin = random_twin(model, seed=seed)
+    twin.load_state_dict({k: v for k, v in trained.items() if k not in layers}, strict=False)
+    return twin.eval()
+
+
+# --------------------------------------------------------------------------
 # Decoder lens
 
 

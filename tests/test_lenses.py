@@ -26,6 +26,7 @@ from course.lenses import (
     is_pre_ln,
     last_layer_is_normed,
     normalise_layers,
+    random_layers_twin,
 )
 from course.metrics import error_rate
 from course.models import SHIPPED_DIR, load_model
@@ -263,6 +264,37 @@ def test_decoder_lens_bad_input(audio, tiny_whisper, pre_ln_ctc):
 
 # --------------------------------------------------------------------------
 # Shipped models (when installed)
+
+
+def test_random_layers_twin_keeps_layer_0_and_the_reader_and_redraws_only_the_layers(audio, pre_ln_ctc,
+                                                                                    tiny_whisper):
+    model = pre_ln_ctc
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    twin = random_layers_twin(model, seed=1)  # seed 0 would redraw this test model's own (random) weights
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), f"the model itself changed: {k}"
+        same = torch.equal(twin.state_dict()[k], v)
+        if ".encoder.layers." not in k:
+            assert same, f"{k} must stay trained"
+        elif v.ndim == 2:  # weight matrices (biases and norms may start at the same constants)
+            assert not same, f"{k} must be redrawn"
+    x = torch.from_numpy(audio[0])[None]
+    with torch.no_grad():
+        ours = torch.stack(model.base_model(x, output_hidden_states=True).hidden_states)[:, 0].numpy()
+        theirs = torch.stack(twin.base_model(x, output_hidden_states=True).hidden_states)[:, 0].numpy()
+    np.testing.assert_allclose(theirs[0], ours[0], atol=1e-6)  # the same input to the first layer
+    assert not np.allclose(theirs[-1], ours[-1], atol=1e-3), "the last layer must differ"
+    lens_ours, lens_theirs = ctc_lens_logits(model, ours), ctc_lens_logits(twin, theirs)
+    np.testing.assert_allclose(lens_theirs[0], lens_ours[0], atol=1e-5)  # the trained norm and head read layer 0
+
+    whisper, _ = tiny_whisper
+    w_twin = random_layers_twin(whisper, seed=1)
+    for k, v in whisper.state_dict().items():
+        same = torch.equal(w_twin.state_dict()[k], v)
+        assert same if "encoder.layers." not in k else (v.ndim < 2 or not same), k
+    assert not w_twin.training
+    with pytest.raises(ValueError, match="encoder.layers"):
+        random_layers_twin(torch.nn.Linear(2, 2))
 
 
 def _shipped(name: str) -> bool:

@@ -4,27 +4,97 @@ import numpy as np
 from course.claims import Claims
 
 claims = Claims("04_lenses")
-claims.check("five held-out sentences for each of the eight test speakers",
-             len(speakers) == 8 and N_UTTS == 5 * len(speakers) and len({u.text for u in eval_utts}) == N_UTTS,
+
+
+def ci(curve, layer):
+    m, lo, hi = curve[layer]
+    return f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+steps = ctc_tests[ctc_tests["family"] == "layer steps"]
+step_ok = dict(zip(range(L), steps["supported"]))
+control = ctc_tests[ctc_tests["family"] == "control"]
+norm_ok = ctc_tests[ctc_tests["family"] == "norm"]["supported"].tolist()
+dec_steps = dec_tests[dec_tests["family"] == "layer steps"]
+dec_control = dec_tests[dec_tests["family"] == "control"]
+dec_prior = dec_tests[dec_tests["family"] == "prior"]
+lens, rl = curves["lens"], curves["random layers"]
+evidence = dict(lens=np.round(lens, 3).tolist(), p=steps["p (Holm)"].round(4).tolist())
+
+claims.check("five held-out sentences for each of the twelve held-out speakers",
+             len(speakers) == 12 and N_UTTS == 5 * len(speakers) and len({u.text for u in eval_utts}) == N_UTTS
+             and not set(corpus.manifest.loc[eval_ids, "split"]) & {"train"},
              speakers=speakers, n_utts=N_UTTS, sentences=len({u.text for u in eval_utts}))
 claims.check("dropping the norm raises the greedy error rate at every\nlayer",
              bool(np.all(per["no norm"] > per["lens"])), lens=np.round(per["lens"], 3).tolist(),
              no_norm=np.round(per["no norm"], 3).tolist())
-claims.number("(about 0.36 to 0.91 at layer 0)", "0.36", per["lens"][0])
-claims.number("(about 0.36 to 0.91 at layer 0)", "0.91", per["no norm"][0])
-claims.number("(about\n0.011 to 0.015 at the last layer)", "0.011", per["lens"][-1])
-claims.number("(about\n0.011 to 0.015 at the last layer)", "0.015", per["no norm"][-1])
+claims.number("(about 0.38 to 0.95 at layer 0)", "0.38", per["lens"][0])
+claims.number("(about 0.38 to 0.95 at layer 0)", "0.95", per["no norm"][0])
+claims.number("(about\n0.011 to 0.015 at the last layer;", "0.011", per["lens"][-1])
+claims.number("(about\n0.011 to 0.015 at the last layer;", "0.015", per["no norm"][-1])
+claims.check("the speakers support the difference only at layers 0 to 2",
+             norm_ok == [True, True, True] + [False] * (L - 2), supported=norm_ok)
+claims.check("the error rate without the norm is higher at every layer, but the speakers support the difference only"
+             " at layers 0 to 2; the KL is several times larger at every layer",
+             bool(np.all(per["no norm"] > per["lens"])) and norm_ok == [True, True, True] + [False] * (L - 2)
+             and bool(np.all(kl["no norm"] > 3 * kl["lens"])), supported=norm_ok,
+             kl_lens=np.round(kl["lens"], 3).tolist(), kl_no_norm=np.round(kl["no norm"], 3).tolist())
 claims.check("the KL divergence is several times larger at every layer and stays above zero\neven at the last layer",
              bool(np.all(kl["no norm"] > 3 * kl["lens"]) and kl["no norm"][-1] > 0.05 and kl["lens"][-1] < 1e-3),
              kl_lens=np.round(kl["lens"], 3).tolist(), kl_no_norm=np.round(kl["no norm"], 3).tolist())
-claims.check("a randomly initialised model read the same way transcribes nothing useful at any layer",
-             bool(np.all(per["random twin"] > 1.0)), twin=np.round(per["random twin"], 3).tolist())
-claims.check("The trained lens should start far from the final error rate and approach it towards the top",
-             bool(per["lens"][0] > 10 * per["lens"][-1] and np.all(np.diff(per["lens"]) <= 0.005)),
-             lens=np.round(per["lens"], 3).tolist())
-claims.check("the word error rate falls with every encoder layer up to layer 3 and is level from there to\nthe last "
-             "layer, and from layer 1 on it is below the decoder's prior",
-             bool(np.all(np.diff(wer)[:3] < 0) and np.all(np.abs(np.diff(wer)[3:]) < 0.005)
-                  and np.all(wer[1:] < wer_prior)), wer=np.round(wer, 3).tolist(),
-             prior=round(wer_prior, 3))
+
+# section 4: the CTC lens
+claims.check("The lens falls from 0.379 [0.331, 0.427] at layer 0 to 0.011 [0.005, 0.016] at the last layer.",
+             ci(lens, 0) == "0.379 [0.331, 0.427]" and ci(lens, L) == "0.011 [0.005, 0.016]", **evidence)
+claims.check("The steps from layer 0 to 1, 1 to 2, 2 to 3 and 4 to 5 are supported by the speakers (Holm-corrected"
+             " p ≤ 0.03); the steps from 3 to 4 and from 5 to 6 are flat within noise, so from layer 5 on the lens"
+             " cannot be told from the model's own output.",
+             L == 6 and [step_ok[l] for l in range(L)] == [True, True, True, False, True, False]
+             and float(steps[steps["supported"]]["p (Holm)"].max()) <= 0.03, **evidence)
+rl_band = f"{rl[:, 0].min():.2f}" == "0.38" and f"{rl[:, 0].max():.2f}" == "0.41"
+claims.check("The random-layers twin stays between 0.38 and 0.41 at every layer", rl_band,
+             random_layers=np.round(rl[:, 0], 3).tolist())
+claims.check("The trained lens is below it at every layer from 1 to 6 (each Holm-corrected p = 0.003)",
+             len(control) == L and bool((control["mean difference over speakers"] < 0).all())
+             and set(control["p (Holm)"].round(3)) == {0.003},
+             tests=control[["comparison", "p (Holm)"]].to_dict("records"))
+claims.check("The fully random twin is far above 100 % at every layer",
+             bool(np.all(curves["random twin"][:, 1] > 2.0)), twin=np.round(per["random twin"], 3).tolist())
+
+# section 7: the decoder lens
+dec_ok = dec_steps["supported"].tolist()
+claims.check("the word error rate falls from layer 0 to layer 1 and from layer 1 to layer 2 (both steps\nsupported,"
+             " Holm-corrected p = 0.002) and is flat within noise from layer 2 to the last layer",
+             L_ENC == 4 and dec_ok == [True, True, False, False]
+             and bool((dec_steps["mean difference over speakers"][:2] < 0).all())
+             and set(dec_steps["p (Holm)"][:2].round(3)) == {0.002},
+             wer=np.round(wer, 3).tolist(), p=dec_steps["p (Holm)"].round(4).tolist())
+claims.check("At every layer it is\nbelow the decoder's prior, and from layer 1 on it is far below the random-layers"
+             " twin, which stays near its layer 0\nvalue (each comparison supported)",
+             bool(dec_prior["supported"].all() and (dec_prior["mean difference over speakers"] < 0).all()
+                  and dec_control["supported"].all() and (dec_control["mean difference over speakers"] < -0.3).all()
+                  and np.all(np.abs(wer_curves["random layers"][:, 0] - wer[0]) < 0.1)),
+             prior=dec_prior["p (Holm)"].round(4).tolist(), control=dec_control["p (Holm)"].round(4).tolist(),
+             random_layers=np.round(wer_curves["random layers"][:, 0], 3).tolist())
+
+# What we found
+claims.check("falls from 0.379 [0.331, 0.427] at layer 0 to 0.011 [0.005, 0.016] at the last layer (95 %\n"
+             "  speaker-bootstrap intervals)",
+             ci(lens, 0) == "0.379 [0.331, 0.427]" and ci(lens, L) == "0.011 [0.005, 0.016]", **evidence)
+claims.check("Four of the six steps from one layer to the next are supported by exact\n  speaker-level tests after"
+             " Holm correction; from layer 5 on the curve is flat within noise.",
+             L == 6 and sum(step_ok.values()) == 4 and not step_ok[5], **evidence)
+claims.check("the same lens stays\n  between 0.38 and 0.41 at every layer, and the trained model is below it at every"
+             " layer from 1 on (all supported)", rl_band and bool(control["supported"].all()),
+             random_layers=np.round(rl[:, 0], 3).tolist())
+claims.check("the word error rate falls from 0.748 [0.686, 0.812] at layer 0 to\n  0.065 [0.033, 0.096] at layer 2 and"
+             " is flat within noise from there to the last layer (0.041 [0.019, 0.067])",
+             ci(wer_curves["decoder lens"], 0) == "0.748 [0.686, 0.812]"
+             and ci(wer_curves["decoder lens"], 2) == "0.065 [0.033, 0.096]"
+             and ci(wer_curves["decoder lens"], L_ENC) == "0.041 [0.019, 0.067]" and dec_ok[2:] == [False, False],
+             wer=np.round(wer_curves["decoder lens"], 3).tolist())
+claims.check("It\n  beats the decoder's prior (0.947) at every layer and the random-layers twin at every layer from 1"
+             " on.",
+             f"{wer_prior:.3f}" == "0.947" and bool(dec_prior["supported"].all() and dec_control["supported"].all()),
+             prior=round(float(wer_prior), 4))
 claims.verify()
