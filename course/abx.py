@@ -233,7 +233,7 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(dtw_batch(frame_distances(a, b)[None])[0])
 
 
-def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """:func:`dtw_distance` for many item pairs at once, shape (n_pairs,).
 
     Pairs are grouped by their two lengths, so each group's cost matrices
@@ -245,7 +245,8 @@ def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int
     pairs : int array, shape (n_pairs, 2)
         Indices into ``features``.
     chunk : int
-        Pairs per batch (bounds memory).
+        Pairs per batch (bounds memory). On 768 items of 192 dimensions (notebook 05), 1024 pairs per batch
+        peaked about 110 MB lower than 4096 during a within- and an across-speaker ABX, and ran no slower.
     """
     p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     out = np.empty(len(p))
