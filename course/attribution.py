@@ -466,7 +466,15 @@ def _probabilities(forward_func: Callable, batch: list[torch.Tensor], target: in
     return torch.softmax(out.double(), -1)[:, int(target)].cpu().numpy()
 
 
+def _with_baseline(x: torch.Tensor, base: torch.Tensor, mask: torch.Tensor, removed) -> torch.Tensor:
+    """``x`` with every element of the features ``removed`` (ids in ``mask``) replaced by the baseline's."""
+    ids = torch.as_tensor(np.asarray(sorted(removed), dtype=np.int64), dtype=mask.dtype)
+    return torch.where(torch.isin(mask, ids), base, x)
+
+
 def _removal_inputs(inputs: torch.Tensor, scores, feature_mask, fractions, baselines, keep: bool) -> list:
+    """One input per fraction ``f``: the top ``ceil(f * n)`` features by score replaced by the baseline (``keep``
+    False: deletion), or every other feature replaced (``keep`` True: insertion)."""
     x = inputs.detach()
     base = _baseline_like(baselines, x)
     mask = torch.as_tensor(feature_mask).expand_as(x)
@@ -474,9 +482,8 @@ def _removal_inputs(inputs: torch.Tensor, scores, feature_mask, fractions, basel
     order = np.argsort(-scores, kind="stable")  # highest first; ties: lower feature id first
     batch = []
     for f in fractions:
-        top = torch.as_tensor(order[:_top_k(f, len(scores))], dtype=mask.dtype)
-        chosen = torch.isin(mask, top)
-        batch.append(torch.where(chosen, x, base) if keep else torch.where(chosen, base, x))
+        k = _top_k(f, len(scores))
+        batch.append(_with_baseline(x, base, mask, order[k:] if keep else order[:k]))
     return batch
 
 
@@ -674,8 +681,7 @@ def perturbation_curves(
             for removed, out in ((frozenset(order[:k].tolist()), deleted), (frozenset(order[k:].tolist()), inserted)):
                 out.append(slots.setdefault(removed, len(slots)))
         rows[name] = (deleted, inserted)
-    batch = [torch.where(torch.isin(mask, torch.as_tensor(sorted(removed), dtype=mask.dtype)), base, x)
-             for removed in slots]
+    batch = [_with_baseline(x, base, mask, removed) for removed in slots]
     p = _probabilities(forward_func, batch, target, batch_size)
     return {name: (p[d], p[i]) for name, (d, i) in rows.items()}
 
