@@ -1,6 +1,6 @@
 """One loading API for the course's shipped models and any Hugging Face model.
 
-The course ships five small models trained on its corpus (see each model's
+The course ships six small models trained on its corpus (see each model's
 ``README.md`` under ``course/shipped/``):
 
 ``tiny-w2v2-ctc``
@@ -13,6 +13,9 @@ The course ships five small models trained on its corpus (see each model's
     ``HubertModel`` pretrained without labels (masked prediction of MFCC clusters).
 ``tiny-hubert-ctc``
     ``HubertForCTC``: ``tiny-hubert`` fine-tuned to recognise phones.
+``tiny-w2v2-ctc-noalign``
+    ``Wav2Vec2ForCTC``: ``tiny-w2v2-ctc``'s recipe with CTC only, never shown the
+    phone alignments (a control for analyses of its top layers and timing).
 
 They are ordinary ``transformers`` checkpoints: ``from_pretrained(path)``
 loads them without this package. :func:`load_model` also takes a Hugging Face
@@ -39,6 +42,7 @@ SHIPPED = {
     "tiny-w2v2-intent": "wav2vec 2.0 classifier of spoken-command intents",
     "tiny-hubert": "HuBERT (8 layers) pretrained without labels: masked prediction of MFCC clusters",
     "tiny-hubert-ctc": "tiny-hubert fine-tuned with CTC to recognise phones",
+    "tiny-w2v2-ctc-noalign": "tiny-w2v2-ctc's recipe with CTC only (never saw the phone alignments): a control",
 }
 
 #: Real models of the same families, for online use.

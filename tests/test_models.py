@@ -33,6 +33,7 @@ PLAIN_CLASSES = {
     "tiny-w2v2-intent": ("AutoModelForAudioClassification", "AutoFeatureExtractor"),
     "tiny-hubert": ("AutoModel", "AutoFeatureExtractor"),
     "tiny-hubert-ctc": ("AutoModelForCTC", "AutoProcessor"),
+    "tiny-w2v2-ctc-noalign": ("AutoModelForCTC", "AutoProcessor"),
 }
 
 
@@ -261,3 +262,74 @@ def test_shipped_metrics_reads_the_card_numbers_and_names_unknown_models():
     assert 0.0 <= metrics["phone_error_rate"] < 0.05, metrics
     with pytest.raises(ModelNotAvailableError, match="not a shipped model"):
         shipped_metrics("tiny-nonexistent")
+
+
+def _readme_metric_sentences() -> list[tuple[str, str]]:
+    """The README's statements about the shipped models' metrics, each written from the model's metrics.json."""
+    m = {name: shipped_metrics(name) for name in SHIPPED}
+    slots = {m["tiny-w2v2-intent"][f"{s}_accuracy"] for s in ("action", "object", "location")}
+    slot_text = f"{100 * slots.pop():.0f} % on every slot" if len(slots) == 1 else "slots differ"
+    return [
+        ("tiny-w2v2-ctc", f"`tiny-w2v2-ctc` phone error rate {100 * m['tiny-w2v2-ctc']['phone_error_rate']:.1f} %"),
+        ("tiny-w2v2-intent", f"`tiny-w2v2-intent` {slot_text} (action, object, location)"),
+        ("tiny-whisper", f"`tiny-whisper` word error rate {100 * m['tiny-whisper']['word_error_rate']:.2f} % with "
+                         f"{100 * m['tiny-whisper']['homophone_accuracy']:.1f} % of the homophones spelled right"),
+        ("tiny-hubert", f"{m['tiny-hubert']['training_minutes']:.0f} minutes on one CPU core"),
+        ("tiny-hubert-ctc", f"for phones (PER {100 * m['tiny-hubert-ctc']['phone_error_rate']:.1f} %)"),
+        ("tiny-w2v2-ctc-noalign", f"never saw an alignment (PER "
+                                  f"{100 * m['tiny-w2v2-ctc-noalign']['phone_error_rate']:.1f} %)"),
+    ]
+
+
+def test_readme_model_metrics_follow_the_shipped_metrics():
+    """A retrained model changes its metrics.json; the README's numbers about it must change with it."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    stale = [f"{name}: expected {sentence!r}" for name, sentence in _readme_metric_sentences() if sentence not in readme]
+    assert not stale, "README.md states metrics its shipped models no longer have:\n" + "\n".join(stale)
+    assert {name for name, _ in _readme_metric_sentences()} == set(SHIPPED), "every shipped model has its sentence"
+
+
+def test_readme_metric_check_fails_on_a_changed_metric(monkeypatch):
+    """The check above can fail: with one metric changed, its sentence no longer matches the README."""
+    from pathlib import Path
+
+    import course.models as M
+
+    real = M.shipped_metrics
+    monkeypatch.setattr(sys.modules[__name__], "shipped_metrics",
+                        lambda name: real(name) | ({"phone_error_rate": 0.02} if name == "tiny-w2v2-ctc" else {}))
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    missing = [s for _, s in _readme_metric_sentences() if s not in readme]
+    assert missing == ["`tiny-w2v2-ctc` phone error rate 2.0 %"]
+
+
+def test_readme_reading_of_the_layerwise_record_follows_the_record():
+    """The README says the small self-supervised model has a flat probe curve below MFCCs, and that fine-tuning
+    rewrote mainly its top layers; both readings are recomputed from the recorded comparison."""
+    from pathlib import Path
+
+    from course import layerwise as L
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    table = L.recorded("tiny-hubert")
+    ssl = table[table.subject == "tiny-hubert"].sort_values("layer")["probe"]
+    mfcc_probe = float(table[table.subject == "mfcc"]["probe"].iloc[0])
+    sentence = "no mid-layer peak of phone information (its probe curve is flat, below MFCCs)"
+    assert sentence in readme
+    assert L.probe_shape(ssl) == "flat" and ssl.max() < mfcc_probe, (sentence, ssl.round(3).tolist(), mfcc_probe)
+    assert "fine-tuning rewrites mainly the top layers" in readme
+    assert "fine-tuning changed mainly the top layers." in table.attrs["finding"], table.attrs["finding"]
+
+
+def test_model_card_recipes_quote_the_current_metrics():
+    """Recipe prose that quotes a shipped model's own result must quote its metrics.json."""
+    from course.training import _RECIPES
+
+    whisper, intent = shipped_metrics("tiny-whisper"), shipped_metrics("tiny-w2v2-intent")
+    quoted = {"tiny-whisper": f"from 0.087 to {whisper['word_error_rate']}",
+              "tiny-w2v2-intent": f"with them, {intent['object_accuracy']}."}
+    for name, text in quoted.items():
+        assert text in _RECIPES[name], f"the {name} card's recipe no longer quotes its metrics: expected {text!r}"
+        assert text in (SHIPPED_DIR / name / "README.md").read_text().replace("\n", " "), f"{name} card is stale"
