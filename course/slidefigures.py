@@ -395,7 +395,9 @@ def make_corpus_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec]
         lo_s, hi_s = spk[0], spk[-1]
         numbers = {"frames_median": float(np.median(frames)), "share_le_2_frames": share1,
                    "rate_slowest": (lo_s, float(np.median(rates[lo_s]))),
-                   "rate_fastest": (hi_s, float(np.median(rates[hi_s]))), "n_utterances": len(utts)}
+                   "rate_fastest": (hi_s, float(np.median(rates[hi_s]))), "n_utterances": len(utts),
+                   "share_2_to_5_frames": float(np.mean((frames >= 2) & (frames <= 5))),
+                   "frames_p99": float(np.percentile(frames, 99)), "frames_max": int(frames.max())}
         specs.append(FigureSpec("durations", _save(fig, out, "durations"),
                                 f"Left: histogram of the number of 20 ms frames per phone segment over {len(utts)} "
                                 f"phonetically rich sentences of all {len(rates)} speakers; the median is "
@@ -599,7 +601,7 @@ def make_decoder_lens_figures(out: Path, fast: bool = False) -> tuple[list[Figur
     from course.corpus import load_corpus
     from course.lenses import decoder_lens
     from course.metrics import error_rate
-    from course.models import load_model, num_layers
+    from course.models import load_model
 
     _quiet_torch()
     plt = _plt()
@@ -658,20 +660,40 @@ def _context_shares(matrix: np.ndarray, target: int, cue: int) -> tuple[float, f
     return float(row[c]), float(np.delete(row, c).mean())
 
 
+def heldout_homophones(corpus, per_speaker: int = 3) -> list:  # noqa: ANN001
+    """Notebook 06's sentences: ``per_speaker`` homophone sentences of each of the twelve held-out speakers.
+
+    Within each held-out split, speaker ``k`` takes slots ``k * per_speaker + i``: cue before and after the homophone
+    in turn, the minimal pairs in turn, then their other spelling, so that no sentence is taken twice (the same
+    rule as the notebook, so the figure shows the notebook's data).
+    """
+    chosen = []
+    for split in ("test", "validation"):
+        homs = corpus.select(split=split, kind="homophone")
+        pairs = {pos: sorted(homs.loc[homs["cue_position"] == pos, "pair_id"].unique()) for pos in ("before", "after")}
+        for k, spk in enumerate(sorted(homs["speaker"].unique())):
+            for i in range(per_speaker):
+                g = k * per_speaker + i
+                pos = ("before", "after")[g % 2]
+                pair = pairs[pos][(g // 2) % len(pairs[pos])]
+                rows = homs[(homs["speaker"] == spk) & (homs["pair_id"] == pair)].sort_values("target_word")
+                chosen.append(rows.index[(g // (2 * len(pairs[pos]))) % len(rows)])
+    return chosen
+
+
 def make_context_mixing_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """Value zeroing and rollout on homophone sentences: the homophone's row, the cue's share, trained vs twin."""
     from course import context_mixing as cm
     from course.corpus import load_corpus
     from course.models import load_model, num_layers
+    from course.stats import curve_ci, holm, speaker_sign_flip_test
 
     _quiet_torch()
     plt = _plt()
-    n_sent = 3 if fast else 8
+    per_speaker = 1 if fast else 3
     corpus = load_corpus()
-    first_of_pair: dict = {}
-    for i in corpus.ids(split="test", kind="homophone"):  # one sentence per homophone pair, as notebook 06
-        first_of_pair.setdefault(corpus.manifest.loc[i, "homophone_group"], i)
-    sentences = [corpus[i] for i in list(first_of_pair.values())[:n_sent]]
+    sentences = [corpus[i] for i in heldout_homophones(corpus, per_speaker)]
+    speakers = np.array([u.speaker for u in sentences])  # the unit of every interval and test below
     example = next((u for u in sentences if u.labels["homophone_group"] == "see/sea"), sentences[0])
     model, processor = load_model("tiny-whisper")
     models = {"trained": model, "twin": load_model("tiny-whisper", random_init=True, seed=0)[0]}
@@ -705,7 +727,32 @@ def make_context_mixing_figures(out: Path, fast: bool = False) -> tuple[list[Fig
                "cue": {s: {key[m]: mean[s][m][:, 0].tolist() for m in methods} for s in mean},
                "other": {s: {key[m]: mean[s][m][:, 1].tolist() for m in methods} for s in mean},
                "example_vz_cue": float(res["trained"][ex]["value zeroing"][-1][t_i, c_i]),
-               "example_vz_self": float(res["trained"][ex]["value zeroing"][-1][t_i, t_i])}
+               "example_vz_self": float(res["trained"][ex]["value zeroing"][-1][t_i, t_i]),
+               "n_speakers": int(len(set(speakers))), "per_speaker": per_speaker}
+    # the example's homophone row: how many words it effectively spreads over (exp of its entropy)
+    rows = {key[m]: res["trained"][ex][m][-1][t_i] for m in methods}
+    numbers["example_row"] = {k: np.asarray(r, dtype=float).tolist() for k, r in rows.items()}
+    numbers["example_effective_words"] = {k: float(np.exp(-np.sum(r * np.log(np.clip(r, 1e-12, None)))))
+                                          for k, r in rows.items()}
+    # at the speaker level: the gap (cue share - an average other word's) with a speaker-bootstrap interval, and
+    # paired sign-flip tests of trained against twin and of the twin's gap against 0 (Holm over each family)
+    gaps = {s: {m: (shares[s][m][:, :, 0] - shares[s][m][:, :, 1]).T for m in methods} for s in shares}
+    numbers["gap"] = {s: {key[m]: curve_ci(gaps[s][m], speakers).tolist() for m in methods} for s in gaps}
+    cells = [(m, layer) for m in methods for layer in range(n_layers)]
+    p_tw = holm([speaker_sign_flip_test(gaps["trained"][m][layer], gaps["twin"][m][layer], speakers)
+                 for m, layer in cells])
+    p_zero = holm([speaker_sign_flip_test(gaps["twin"][m][layer], np.zeros(len(sentences)), speakers)
+                   for m, layer in cells])
+    numbers["p_trained_vs_twin"] = {key[m]: [float(p_tw[cells.index((m, layer))]) for layer in range(n_layers)]
+                                    for m in methods}
+    numbers["p_twin_gap"] = {key[m]: [float(p_zero[cells.index((m, layer))]) for layer in range(n_layers)]
+                             for m in methods}
+    # word lengths: the cue word against the other words of its sentence (the homophone left out)
+    cue_s = [u.words[c].end - u.words[c].start for u, (t, c) in zip(sentences, roles)]
+    other_s = [np.mean([w.end - w.start for k, w in enumerate(u.words) if k not in (t, c)])
+               for u, (t, c) in zip(sentences, roles)]
+    numbers["cue_seconds"], numbers["other_seconds"] = float(np.mean(cue_s)), float(np.mean(other_s))
+    numbers["cue_longer_share"] = float(np.mean(np.array(cue_s) > np.array(other_s)))
     specs = []
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(13, 5.6), constrained_layout=True)
@@ -737,19 +784,20 @@ def make_context_mixing_figures(out: Path, fast: bool = False) -> tuple[list[Fig
             for s, name in (("trained", "trained"), ("twin", "random twin")):
                 st = SUBJECT_STYLE[s]
                 for k, (what, ls) in enumerate((("cue word", "-"), ("average other word", ":"))):
-                    v = shares[s][m][:, :, k]
-                    err = v.std(0, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else None
-                    ax.errorbar(lay, v.mean(0), yerr=err, capsize=3, color=st["color"], marker=st["marker"],
+                    ci = curve_ci(shares[s][m][:, :, k].T, speakers)
+                    err = np.abs(ci[:, 1:].T - ci[:, 0])
+                    ax.errorbar(lay, ci[:, 0], yerr=err, capsize=3, color=st["color"], marker=st["marker"],
                                 ms=st["ms"], lw=2.2, ls=ls, label=f"{name}: {what}")
             ax.set(xticks=lay, xlabel="encoder layer", title=m if m == "value zeroing" else "attention rollout")
         axes[0].set_ylabel("share of the homophone's context")
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
-        fig.suptitle(f"How much the homophone draws on its cue word: {len(sentences)} held-out sentences "
-                     "(mean ± standard error)", fontsize=16)
+        fig.suptitle(f"How much the homophone draws on its cue word: {len(sentences)} sentences of "
+                     f"{len(set(speakers))} held-out speakers (mean, 95 % speaker-bootstrap interval)", fontsize=16)
         f = lambda s, m, k: _fmt(mean[s][m][:, k])  # noqa: E731
         specs.append(FigureSpec("context_mixing_layers", _save(fig, out, "context_mixing_layers"),
                                 f"Two line charts over encoder layers 1 to {n_layers} of tiny-whisper, averaged over "
-                                f"{len(sentences)} held-out homophone sentences: the share of the homophone's "
+                                f"{len(sentences)} homophone sentences of {len(set(speakers))} held-out "
+                                "speakers, with 95 % speaker-bootstrap intervals: the share of the homophone's "
                                 "context (its row without its own column) that goes to the cue word, against the "
                                 "share of an average other word. Value zeroing: trained model cue "
                                 f"{f('trained', 'value zeroing', 0)} versus other {f('trained', 'value zeroing', 1)}; "
@@ -770,6 +818,7 @@ def make_attribution_figures(out: Path, fast: bool = False) -> tuple[list[Figure
 
     from course import attribution as A
     from course.corpus import load_corpus
+    from course.frames import segment_frames
     from course.models import load_model
 
     _quiet_torch()
@@ -827,12 +876,36 @@ def make_attribution_figures(out: Path, fast: bool = False) -> tuple[list[Figure
         curves["random ranking"].append(np.mean([A.deletion_curve(hv, fv, rng.permutation(len(scores)), mask, tv, fr,
                                                                   baselines=bv)[1] for _ in range(3)], axis=0))
     mean_curves = {k: np.mean(v, axis=0) for k, v in curves.items()}
+    # where the largest IG bars fall: the 10 largest positive frames, inside a slot word or not (centre rule)
+    slot_frames = np.zeros(len(ig_tr), dtype=bool)
+    for w, r in zip(u.words, rl):
+        if r != "other":
+            slot_frames[list(segment_frames(w.start, w.end, len(ig_tr)))] = True
+    top = np.argsort(ig_tr)[::-1][:10]
+    top = top[ig_tr[top] > 0]
+    # a scale-invariant model: the predicted logit of alpha * x, relative to that of x
+    log_alphas = list(range(-7, 1))
+    with torch.no_grad():
+        scaled = [float(model(10.0 ** a * x).logits[0, target]) for a in log_alphas]
+    # IG on the waveform from silence, with as many points as on the features: the completeness check
+    _, delta_wave = A.integrated_gradients(lambda v: model(v).logits, x, baselines=0.0, target=target,
+                                           n_steps=steps, return_convergence_delta=True)
+    with torch.no_grad():
+        gap_wave = float(model(x).logits[0, target] - model(torch.zeros_like(x)).logits[0, target])
+    _, delta_feat = A.integrated_gradients(head, f, baselines=base, target=target, n_steps=steps,
+                                           return_convergence_delta=True)
+    with torch.no_grad():
+        gap_feat = float(head(f)[0, target] - head(base)[0, target])
     auc = {k: float(np.trapezoid(c, fr)) for k, c in mean_curves.items()}
     numbers = {"example": u.text, "predicted": labels[target], "p_predicted": p_ex, "rank_corr_twin": rho,
                "top_ablation_word": u.words[int(np.argmax(ablation))].label, "top_ablation": float(ablation.max()),
                "auc_ig": auc["IG on CNN features"], "auc_random": auc["random ranking"],
                "word_ablation": [[w.label, float(a)] for w, a in zip(u.words, ablation)],
-               "deletion_auc": auc, "n_eval": len(utts), "ig_steps": steps}
+               "deletion_auc": auc, "n_eval": len(utts), "ig_steps": steps,
+               "ig_top_frames_in_slots": float(np.mean(slot_frames[top])) if len(top) else None,
+               "scale_log10_alphas": log_alphas, "scale_logits": scaled,
+               "completeness_wave": abs(float(delta_wave[0])) / abs(gap_wave),
+               "completeness_features": abs(float(delta_feat[0])) / abs(gap_feat)}
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(4, 1, figsize=(15, 6.6), sharex=True,
                                  gridspec_kw={"height_ratios": [1.2, 1, 1, 1]})
@@ -902,8 +975,9 @@ GROUPS: dict[str, Group] = {
                              "probing, CKA, CTC lens and ABX per layer of tiny-w2v2-ctc"),
     "decoder_lens": Group(make_decoder_lens_figures, ("features", "models", "lenses", "metrics"), ("tiny-whisper",),
                           ("decoder_lens",), "the decoder lens on tiny-whisper, with its prior and random twin"),
-    "context_mixing": Group(make_context_mixing_figures, ("features", "models", "context_mixing", "lenses"),
-                            ("tiny-whisper",), ("context_mixing_example", "context_mixing_layers"),
+    "context_mixing": Group(make_context_mixing_figures,
+                            ("features", "models", "context_mixing", "lenses", "stats"), ("tiny-whisper",),
+                            ("context_mixing_example", "context_mixing_layers"),
                             "value zeroing and rollout on homophone sentences, tiny-whisper encoder"),
     "attribution": Group(make_attribution_figures, ("features", "models", "attribution"), ("tiny-w2v2-intent",),
                          ("attribution_waveform", "deletion_curve"),

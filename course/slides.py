@@ -23,6 +23,12 @@ each deck to PDF with headless Chromium driven by Playwright (one page per slide
 modules it calls, the model files, the corpus checksum and the settings). A group is recomputed only when its hash
 changes or a file is missing; ``--force-figures`` recomputes everything. A group that fails (e.g. a Part II module
 that is being changed) yields clearly marked placeholder figures, and the build reports them.
+
+**Claims** (findings as code, as :mod:`course.claims` does for the notebooks): ``slides/claims/<deck>.py`` checks
+each sentence of the deck that says what the shipped models or the corpus show ("the profile is flat", "far above
+the random twin") against the numbers the figures recorded. The build refuses a claims file whose sentences are not,
+word for word, in the deck's source, and a full build stops with every sentence that no longer holds (a ``--fast``
+build, whose small samples give other numbers, only warns). See :func:`check_claims`.
 """
 
 from __future__ import annotations
@@ -60,6 +66,14 @@ _NUM_RE = re.compile(r"\{\{\s*([A-Za-z_]\w*)((?:\.[\w\-]+)+)\s*(?::\s*([^}]*?))?
 
 class SlidesError(RuntimeError):
     """A deck source, a figure or the PDF printer is not usable; the message says what to fix."""
+
+
+class SlideClaimError(SlidesError):
+    """A sentence of a deck no longer holds on the recorded numbers, or a claims file does not match its deck."""
+
+
+class MissingNumber(LookupError):
+    """A claim asked for a number the figure cache does not have (a placeholder group)."""
 
 
 # --------------------------------------------------------------------------
@@ -255,6 +269,116 @@ def ensure_figures(cache: Path, groups: Sequence[str] | None = None, fast: bool 
 
 
 # --------------------------------------------------------------------------
+# Claims: the decks' readings checked against the recorded numbers
+
+#: The notebooks' claims files (:mod:`course.claims`), which a slide may restate.
+NOTEBOOK_CLAIMS_DIR = SLIDES_DIR.parent / "autograder" / "claims"
+
+
+def claims_path(deck: str, src: Path | None = None) -> Path:
+    """Where the claims of ``deck`` live: ``slides/claims/<deck>.py`` (the file may not exist)."""
+    return Path(src or SLIDES_DIR) / "claims" / f"{deck}.py"
+
+
+def number(numbers: dict, path: str):  # noqa: ANN201
+    """The recorded number at ``path`` (``"representations.summary.probe_min"``, as in ``{{...}}``).
+
+    Raises
+    ------
+    MissingNumber
+        If its group has no numbers (a placeholder: the figures could not be computed).
+    SlideClaimError
+        If the group is not one the deck uses, or the group does not have this number (a wrong path).
+    """
+    group, _, rest = path.partition(".")
+    if group not in numbers:
+        raise SlideClaimError(f"a claim asks for {path!r}, but the deck uses no number or figure of the group "
+                              f"{group!r} (groups: {', '.join(sorted(numbers))}); quote one in the deck.")
+    if not numbers[group]:
+        raise MissingNumber(f"no numbers for the group {group!r}")
+    value = _lookup(numbers, group, rest) if rest else numbers[group]
+    if value is None:
+        raise SlideClaimError(f"a claim asks for {path!r}, which the group {group!r} does not record.")
+    return value
+
+
+def notebook_checks(assignment: str, sentence: str, claims_dir: Path | None = None) -> bool:
+    """Whether the claims file of notebook ``assignment`` checks ``sentence`` (white space normalised).
+
+    A slide that restates a notebook's finding checks this: the notebook's build checks the finding on the
+    notebook's outputs, and when a retrain changes it (so its sentence is rewritten) the slide's claim fails too.
+    """
+    from course.claims import claimed_sentences
+
+    path = Path(claims_dir or NOTEBOOK_CLAIMS_DIR) / f"{assignment}.py"
+    if not path.is_file():
+        return False
+    words = re.sub(r"\s+", " ", sentence).strip()
+    return words in {re.sub(r"\s+", " ", s).strip() for s in claimed_sentences(path.read_text(encoding="utf-8"))}
+
+
+@dataclass
+class ClaimsResult:
+    """The claims of one deck: the sentences checked, those that do not hold, or why they could not be run."""
+
+    deck: str
+    checked: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    unchecked: str | None = None
+
+
+def check_claims(deck: str, numbers: dict, src: Path | str | None = None,
+                 claims_dir: Path | None = None) -> ClaimsResult | None:
+    """Run ``slides/claims/<deck>.py`` on the recorded ``numbers``; None when the deck has no claims file.
+
+    The script runs with ``claims`` (a :class:`course.claims.Claims` named after the deck), ``numbers`` (the
+    recorded numbers by group, as ``{{...}}`` sees them), ``num(path)`` (one of them, or :class:`MissingNumber`),
+    ``notebook_checks(assignment, sentence)`` and ``np`` (NumPy) at hand, and checks sentences with
+    ``claims.check(sentence, holds, **evidence)`` and ``claims.number(sentence, shown, value)``.
+
+    Raises
+    ------
+    SlideClaimError
+        If a sentence the script checks is not in the deck's source (word for word, white space normalised: so a
+        reworded slide cannot silently lose its check), or the script checks nothing.
+    """
+    import numpy as np
+
+    from course.claims import Claims, sentences_not_in_text
+
+    src = Path(src) if src else SLIDES_DIR
+    path = claims_path(deck, src)
+    if not path.is_file():
+        return None
+    code = path.read_text(encoding="utf-8")
+    source = (src / f"{deck}.md").read_text(encoding="utf-8")
+    try:
+        missing = sentences_not_in_text(code, [source])
+    except AssertionError as exc:  # a ClaimError: a sentence that is not a literal
+        raise SlideClaimError(f"{path}: {exc}") from exc
+    if missing:
+        raise SlideClaimError(f"{path}: these sentences are not in slides/{deck}.md (a claim checks the sentence the "
+                              "audience reads, word for word):\n" + "\n".join(f"  - {m!r}" for m in missing))
+    claims = Claims(deck)
+    scope = {"__name__": f"slide_claims_{deck}", "claims": claims, "numbers": numbers, "np": np,
+             "num": lambda p: number(numbers, p),
+             "notebook_checks": lambda a, sentence: notebook_checks(a, sentence, claims_dir)}
+    try:
+        exec(compile(code, str(path), "exec"), scope)  # noqa: S102 (the course's own file)
+    except MissingNumber as exc:
+        return ClaimsResult(deck, unchecked=f"{exc} (placeholder figures?)")
+    if not claims.checked:
+        raise SlideClaimError(f"{path}: no claim was checked; a claims file checks at least one sentence.")
+    return ClaimsResult(deck, claims.checked, claims.failed())
+
+
+def claims_message(results: Sequence[ClaimsResult]) -> str:
+    """The failed sentences of ``results``, one line each with the values they were checked on."""
+    lines = [f"  - {r.deck}: {c.sentence!r} ({c.evidence})" for r in results for c in r.failed]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
 # HTML
 
 
@@ -293,17 +417,31 @@ def _lookup(numbers: dict, group: str, path: str):  # noqa: ANN202
 STATIC_GROUPS = ("models", "corpus")
 
 
+def _weights_mb(name: str) -> float:
+    from course.models import SHIPPED_DIR
+
+    return sum(f.stat().st_size for f in (SHIPPED_DIR / name).glob("*.safetensors")) / 1e6
+
+
 def static_numbers() -> dict[str, dict]:
     """The numbers the decks quote about the course itself: ``models`` (each shipped model's ``metrics.json``, by
     name) and ``corpus`` (the default corpus: utterances, hours, speakers per split, accents)."""
     from course.corpus import load_corpus
     from course.models import SHIPPED, shipped_metrics
 
-    models = {name: shipped_metrics(name) for name in SHIPPED}
+    models = {name: {**shipped_metrics(name), "size_mb": _weights_mb(name)} for name in SHIPPED}
+    models["shipped"] = sorted(SHIPPED)
     m = load_corpus().manifest
     per_split = m.groupby("split")["speaker"].nunique()
     corpus = {"utterances": len(m), "hours": float(m["duration"].sum() / 3600), "speakers": int(m["speaker"].nunique()),
               "accents": int(m["accent"].nunique()), **{f"{split}_speakers": int(n) for split, n in per_split.items()}}
+    heldout = m[m["split"] != "train"]
+    corpus["heldout_speakers"] = int(heldout["speaker"].nunique())
+    corpus["kinds"] = sorted(m["kind"].unique())
+    # facts the decks state about the design: held-out sentences, and one set of sentences for all test speakers
+    corpus["heldout_sentences_unseen"] = not set(heldout["text"]) & set(m.loc[m["split"] == "train", "text"])
+    test = m[m["split"] == "test"]
+    corpus["test_speakers_same_sentences"] = len({frozenset(g["text"]) for _, g in test.groupby("speaker")}) == 1
     return {"models": models, "corpus": corpus}
 
 
@@ -505,6 +643,13 @@ class BuildResult:
     placeholders: list[str]
     seconds: dict[str, float]
     missing_numbers: list[str] = field(default_factory=list)
+    #: Per deck: the claims checked, and those that failed (only a ``--fast`` build returns with failures).
+    claims: dict[str, ClaimsResult] = field(default_factory=dict)
+
+    @property
+    def claims_failed(self) -> list[str]:
+        """The sentences that do not hold on this build's numbers."""
+        return [c.sentence for r in self.claims.values() for c in r.failed]
 
 
 def build(out: Path | str | None = None, pdf: bool = False, decks: Sequence[str] | None = None, fast: bool = False,
@@ -556,6 +701,20 @@ def build(out: Path | str | None = None, pdf: bool = False, decks: Sequence[str]
             if g in static:
                 numbers.setdefault(g, {}).update(values)  # beside a figure group's own numbers, never instead
     seconds["figures"] = round(time.perf_counter() - t, 1)
+    claims = {d.name: r for d in parsed if (r := check_claims(d.name, numbers, src)) is not None}
+    failed = [r for r in claims.values() if r.failed]
+    for r in claims.values():
+        if r.unchecked:
+            log(f"WARNING: the claims of {r.deck} were not checked: {r.unchecked}")
+    if failed and not fast:
+        raise SlideClaimError(f"{sum(len(r.failed) for r in failed)} sentences of the decks no longer hold on the "
+                              f"figures' numbers (in {cache}); change the text and its claim in slides/claims/, or "
+                              f"find what changed:\n{claims_message(failed)}")
+    if failed:
+        log("WARNING: with the small samples of --fast these sentences do not hold (a full build checks them):\n"
+            + claims_message(failed))
+    held = sum(len(r.checked) - len(r.failed) for r in claims.values())
+    log(f"claims: {held} checks of {len(claims)} decks hold" + (" (--fast numbers)" if fast else ""))
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = "figures-fast" if fast else "figures"  # fast figures never overwrite the real ones
     fig_out = out / fig_dir
@@ -595,7 +754,7 @@ def build(out: Path | str | None = None, pdf: bool = False, decks: Sequence[str]
     if missing:
         log(f"WARNING: numbers not available (shown as n/a): {', '.join(sorted(set(missing)))}")
     log(f"slides: {len(parsed)} decks in {out} ({seconds['total']:.1f} s)")
-    return BuildResult(out, paths, counts, pdfs, placeholders, seconds, sorted(set(missing)))
+    return BuildResult(out, paths, counts, pdfs, placeholders, seconds, sorted(set(missing)), claims)
 
 
 # --------------------------------------------------------------------------

@@ -80,6 +80,75 @@ def test_every_deck_has_title_references_notes_and_known_figures():
             f"{name}: numbers from unknown groups"
 
 
+# --------------------------------------------------------------------------
+# Claims: the decks' readings checked against the recorded numbers
+
+
+def test_every_claim_sentence_is_in_its_deck():
+    from course.claims import claimed_sentences, sentences_not_in_text
+
+    for name in S.DECKS:
+        path = S.claims_path(name)
+        assert path.is_file(), f"{name}: no claims file {path}"
+        code = path.read_text(encoding="utf-8")
+        assert claimed_sentences(code), f"{name}: the claims file checks no sentence"
+        source = (S.SLIDES_DIR / f"{name}.md").read_text(encoding="utf-8")
+        assert not sentences_not_in_text(code, [source]), f"{name}: claims whose sentence is not in the deck"
+
+
+_DECK = "# T\n\nThe model is small: {{models.tiny-w2v2-ctc.parameters:.1f}} M parameters.\n\nNote:\nIt is FACT.\n"
+
+
+def _claims_src(tmp_path, fact: str = "tiny", claim: str = "claims.check('It is tiny', num('g.size') < 10, "
+                "size=num('g.size'))\n") -> Path:
+    (tmp_path / "claims").mkdir(exist_ok=True)
+    (tmp_path / "t.md").write_text(_DECK.replace("FACT", fact))
+    (tmp_path / "claims" / "t.py").write_text(claim)
+    return tmp_path
+
+
+def test_claims_hold_fail_and_must_quote_the_deck(tmp_path):
+    src = _claims_src(tmp_path)
+    ok = S.check_claims("t", {"g": {"size": 3.1}}, src)
+    assert [c.sentence for c in ok.checked] == ["It is tiny"] and not ok.failed and ok.unchecked is None
+    bad = S.check_claims("t", {"g": {"size": 31.0}}, src)  # the numbers changed: the sentence no longer holds
+    assert [c.sentence for c in bad.failed] == ["It is tiny"]
+    assert "'It is tiny' (size=31.0)" in S.claims_message([bad]), "the message names the sentence and its values"
+    assert S.check_claims("t", {"g": {}}, src).unchecked, "a placeholder group (no numbers) is reported, not checked"
+    with pytest.raises(S.SlideClaimError, match="does not record"):
+        S.check_claims("t", {"g": {"other": 1}}, src)
+    with pytest.raises(S.SlideClaimError, match="uses no number or figure of the group 'g'"):
+        S.check_claims("t", {}, src)
+    _claims_src(tmp_path, fact="quite small")  # the slide was reworded: its claim must follow
+    with pytest.raises(S.SlideClaimError, match="not in slides/t.md"):
+        S.check_claims("t", {"g": {"size": 3.1}}, src)
+    _claims_src(tmp_path, claim="x = 1\n")
+    with pytest.raises(S.SlideClaimError, match="no claim was checked"):
+        S.check_claims("t", {"g": {"size": 3.1}}, src)
+    assert S.check_claims("u", {}, src) is None, "a deck without a claims file"
+
+
+def test_a_slide_restating_a_notebook_is_tied_to_the_notebook_claim(tmp_path):
+    (tmp_path / "nb.py").write_text("claims.check('the probe\\n  peaks early', True)\n")
+    assert S.notebook_checks("nb", "the probe peaks early", tmp_path), "white space is normalised"
+    assert not S.notebook_checks("nb", "the probe peaks late", tmp_path)
+    assert not S.notebook_checks("missing", "the probe peaks early", tmp_path)
+
+
+def test_a_full_build_stops_on_a_false_claim_and_fast_only_warns(tmp_path):
+    shutil.copy2(S.SLIDES_DIR / "theme.css", tmp_path / "theme.css")
+    claim = "claims.check('It is tiny', num('models.tiny-w2v2-ctc.parameters') < 1)\n"  # false: 3 M parameters
+    src = _claims_src(tmp_path, claim=claim)
+    with pytest.raises(S.SlideClaimError, match="'It is tiny'"):
+        S.build(tmp_path / "out", src=src, decks=["t"], figures_cache=tmp_path / "cache", log=lambda _: None)
+    assert not (tmp_path / "out" / "t.html").exists(), "no deck with a false sentence"
+    logs: list[str] = []
+    result = S.build(tmp_path / "out", src=src, decks=["t"], fast=True, figures_cache=tmp_path / "cache",
+                     log=logs.append)
+    assert result.claims_failed == ["It is tiny"] and (tmp_path / "out" / "t.html").is_file()
+    assert any("It is tiny" in line and "WARNING" in line for line in logs)
+
+
 def test_figure_cache_is_reused_and_rebuilt_when_stale(tmp_path):
     logs: list[str] = []
     figs, _ = S.ensure_figures(tmp_path, ["diagrams"], log=logs.append)
@@ -134,6 +203,55 @@ def test_every_deck_builds(built):
     if built.placeholders:
         warnings.warn(f"Part II figures are placeholders: {built.placeholders}", stacklevel=1)
     assert not built.missing_numbers, f"numbers missing in the text: {built.missing_numbers}"
+    assert set(built.claims) == set(S.DECKS), "every deck's claims ran"
+    unchecked = {d: r.unchecked for d, r in built.claims.items() if r.unchecked}
+    assert not unchecked or built.placeholders, f"claims not checked: {unchecked}"
+    if built.claims_failed:  # --fast numbers come from small samples: the full numbers are checked below
+        warnings.warn(f"with --fast numbers these sentences do not hold: {built.claims_failed}", stacklevel=1)
+
+
+# --------------------------------------------------------------------------
+# The claims on the full figures: a retrain or corpus change that makes a sentence false fails here
+
+
+@pytest.fixture(scope="module")
+def full_numbers():
+    """The full figures' numbers (computed once into slides/build/figures, then cached) and the static ones."""
+    _, numbers = S.ensure_figures(S.DEFAULT_OUT / "figures", log=lambda _: None)
+    for group, values in S.static_numbers().items():
+        numbers.setdefault(group, {}).update(values)
+    return numbers
+
+
+def _deck_numbers(numbers: dict, name: str) -> dict:
+    """Only the groups a deck uses (as a ``--deck`` build has them)."""
+    deck = S.load_deck(name)
+    groups = {S._group_of(f) for f in deck.figure_names()} | set(deck.number_groups())
+    return {g: v for g, v in numbers.items() if g in groups}
+
+
+@pytest.mark.slow
+def test_claims_hold_on_the_shipped_models(full_numbers):
+    bad = [g for g in full_numbers if g in sf.GROUPS and not full_numbers[g] and g != "diagrams"]
+    assert not bad, f"placeholder figure groups: {bad}"
+    results = [S.check_claims(name, _deck_numbers(full_numbers, name)) for name in S.DECKS]
+    assert all(r is not None and r.unchecked is None for r in results), [r.unchecked for r in results if r]
+    assert not any(r.failed for r in results), "sentences of the decks no longer hold:\n" + S.claims_message(results)
+
+
+@pytest.mark.slow
+def test_a_falsified_number_fails_its_claim(full_numbers):
+    import copy
+
+    numbers = copy.deepcopy(full_numbers)
+    summary = numbers["representations"]["summary"]
+    summary["probe_mfcc"] = summary["probe_max"] + 0.01  # as if the MFCC baseline had overtaken the model
+    failed = S.check_claims("02_representations", _deck_numbers(numbers, "02_representations")).failed
+    sentences = [" ".join(c.sentence.split()) for c in failed]
+    assert "and above the MFCC baseline" in sentences and "On this model: trained above MFCC" in sentences
+    numbers["corpus"]["test_speakers"] = 4  # the old corpus: the smallest sign-flip p is no longer 0.008
+    failed = S.check_claims("04_outlook", _deck_numbers(numbers, "04_outlook")).failed
+    assert failed and all("sign-flip" in c.sentence for c in failed)
 
 
 def sf_group(figure: str) -> str:
