@@ -16,7 +16,7 @@ COURSE = Path(__file__).parents[1] / "autograder"
 MAX_CORE_WORDS = 3000
 
 #: Notebooks whose exercise-design pass is not done yet; each leaves this set when it passes the checks below.
-PENDING = {"00_orientation", "01_speech_challenges", "02_probing", "03_rsa_cka", "04_lenses", "05_abx",
+PENDING = {"01_speech_challenges", "02_probing", "03_rsa_cka", "04_lenses", "05_abx",
            "06_context_mixing", "07_feature_attribution", "08_outlook"}
 
 RATED = "**Difficulty** ●●○○○ · **Importance** ●●●●○ · **Time box:** up to 15 minutes"
@@ -39,8 +39,10 @@ def _problems(assignment: str) -> list[str]:
         found.append("no exercise")
     words = E.word_count(nb)
     if words > MAX_CORE_WORDS:
-        found.append(f"{words} words of prose on the core path (at most {MAX_CORE_WORDS}; move depth to Bonus sections)")
-    stated = re.search(r"\*\*Estimated time:\*\*\s*(?:about\s+)?(\d+)(?:–(\d+))?\s+minutes", nb.cells[0].source)
+        found.append(f"{words} words of prose on the core path (at most {MAX_CORE_WORDS}; move depth to Bonus "
+                     "sections)")
+    stated = re.search(r"\*\*Estimated time:\*\*\s*(?:about\s+)?(\d+)(?:\s*[–-]\s*(\d+))?\s+minutes",
+                       nb.cells[0].source)
     estimate = E.estimate_minutes(nb)
     if not stated:
         found.append("the first cell states no **Estimated time:** N–M minutes")

@@ -36,12 +36,14 @@ def release(tmp_path):
 
 
 def test_each_exercise_is_reported_with_its_points_and_first_message(release, capsys):
-    results = progress({"double": lambda x: 2 * x, "half": lambda x: x}, "99_demo", notebook=release)
+    namespace = {"double": lambda x: 2 * x, "half": lambda x: x}
+    assert progress(namespace, "99_demo", notebook=release) is None  # nothing echoed as a cell's last line
+    results = run_visible_tests(namespace, "99_demo", notebook=release)
     assert [(r.label, r.points, r.done) for r in results] == [("Exercise 1: `double`", 2, True),
                                                               ("Exercise 2: `half`", 3, False)]
     assert results[1].message == "AssertionError: half(4) should be 2"
     out = capsys.readouterr().out
-    assert "visible tests passed for 2 of 5 points" in out and "speech-course check 99_demo.ipynb" in out
+    assert "visible tests passed for 2 of 5 points" in out and "speech-course check exercises/99_demo.ipynb" in out
 
 
 def test_hidden_tests_are_never_run_and_the_namespace_is_not_changed(release):

@@ -79,8 +79,8 @@ def run_visible_tests(namespace: dict, assignment: str, notebook: str | Path | N
     return results
 
 
-def progress(namespace: dict, assignment: str, notebook: str | Path | None = None) -> list[ExerciseProgress]:
-    """Print which exercises pass their visible tests, with points, and return the results.
+def progress(namespace: dict, assignment: str, notebook: str | Path | None = None) -> None:
+    """Print which exercises pass their visible tests, with points (:func:`run_visible_tests` returns them).
 
     Call it from the notebook's last cell: ``progress(globals(), "02_probing")``.
     """
@@ -92,5 +92,4 @@ def progress(namespace: dict, assignment: str, notebook: str | Path | None = Non
     done = sum(r.points for r in results if r.done)
     total = sum(r.points for r in results)
     print(f"visible tests passed for {done:g} of {total:g} points. The grade also runs hidden tests on other inputs: "
-          f"save the notebook and run  speech-course check {assignment}.ipynb")
-    return results
+          f"save the notebook and run  speech-course check exercises/{assignment}.ipynb  in the course's folder")
