@@ -27,12 +27,15 @@ from __future__ import annotations
 import warnings
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Hashable, Iterator, Sequence
 
 import numpy as np
 
 from course.features import Representation
 from course.frames import FRAME_SECONDS, frame_labels, pool_segments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Block boundaries of the online code, in percent of the data (Voita & Titov 2020).
 MDL_FRACTIONS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5, 25.0, 50.0, 100.0)
@@ -334,6 +337,81 @@ def train_probe(
     with _single_blas_thread():
         probe.fit(xtr, ytr)
         return ProbeResult(float(probe.score(xte, yte)), float(probe.score(xtr, ytr)), probe, task)
+
+
+def heldout_scores(
+    representations: dict[str, np.ndarray],
+    labels: Sequence[Hashable] | np.ndarray,
+    speakers: Sequence[Hashable] | np.ndarray,
+    train: Sequence[bool] | np.ndarray,
+    test: Sequence[bool] | np.ndarray,
+    folds: Sequence[Sequence[Hashable]],
+) -> pd.DataFrame:
+    """Probe accuracy of every held-out speaker, for a representation and its controls, without speaker leaks.
+
+    For every fold (a group of held-out speakers) and every representation, a probe (:func:`train_probe`) is fitted
+    on the ``train`` rows of the speakers **outside** the fold and scored on the ``test`` rows of the fold's
+    speakers; each speaker's accuracy is the share of its own test rows labelled right. The same rows and the same
+    fits serve every representation, so the columns compare speaker by speaker (paired).
+
+    Parameters
+    ----------
+    representations : dict of str to np.ndarray, shape (n_rows, dim)
+        The representation under study and its controls (e.g. a trained layer, the same layer of a random twin,
+        MFCCs): the same rows (segments) in the same order; the dimensions may differ.
+    labels : array-like, shape (n_rows,)
+        The class of every row (e.g. its phone).
+    speakers : array-like, shape (n_rows,)
+        The speaker of every row.
+    train : array-like of bool, shape (n_rows,)
+        Rows a probe may learn from (e.g. the training speakers' segments and held-out speakers' enrolment
+        segments); rows that are neither ``train`` nor ``test`` are not used.
+    test : array-like of bool, shape (n_rows,)
+        Rows to score.
+    folds : sequence of sequences of speakers
+        Disjoint groups of speakers; every speaker of a ``test`` row is in one of them. A fold's speakers are
+        scored by a probe that saw none of their rows.
+
+    Returns
+    -------
+    pandas.DataFrame of float
+        Index: the speakers of the ``test`` rows, sorted, named ``"speaker"``; one column per representation, in the
+        order of ``representations``; accuracies in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Arrays of different lengths; a speaker of a ``test`` row in no fold or in two; (from :func:`train_probe`)
+        a fold left with no training row, or with a single class.
+    """
+    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
+
+    spk = np.asarray(speakers)
+    y = np.asarray(labels)
+    fit_rows, score_rows = np.asarray(train, dtype=bool), np.asarray(test, dtype=bool)
+    n = len(spk)
+    if len(y) != n or len(fit_rows) != n or len(score_rows) != n or any(len(x) != n
+                                                                         for x in representations.values()):
+        raise ValueError(f"Every array needs one entry per row ({n} speakers given).")
+    scored = np.unique(spk[score_rows])
+    member = [sum(s in set(f) for f in folds) for s in scored.tolist()]
+    if any(m != 1 for m in member):
+        bad = [s for s, m in zip(scored.tolist(), member) if m != 1]
+        raise ValueError(f"Every speaker of a test row must be in exactly one fold: {bad[:5]}.")
+    right = {name: np.zeros(n) for name in representations}
+    for fold in folds:
+        inside = np.isin(spk, list(fold))
+        fit, score = fit_rows & ~inside, score_rows & inside
+        if not score.any():
+            continue
+        for name, X in representations.items():
+            X = np.asarray(X)
+            probe = train_probe(X[fit], y[fit], X[score], y[score]).probe
+            with _single_blas_thread():
+                right[name][score] = probe.predict(X[score]) == y[score]
+    table = pd.DataFrame({name: [right[name][score_rows & (spk == s)].mean() for s in scored]
+                          for name in representations}, index=pd.Index(scored, name="speaker"))
+    return table
 
 
 # --------------------------------------------------------------------------

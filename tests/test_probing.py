@@ -17,6 +17,7 @@ from course.probing import (
     control_labels,
     control_task,
     frame_dataset,
+    heldout_scores,
     online_codelength,
     segment_dataset,
     selectivity,
@@ -147,6 +148,51 @@ def test_probe_separates_separable_classes_and_not_random_labels():
     assert res.score == pytest.approx(np.mean(pred == yt)) and res.score > 0.97
     shuffled = rng.permutation(y)
     assert train_probe(x, shuffled, xt, yt).score < 0.5  # chance is 0.25
+
+
+def _voices(rng, n=10):
+    """Two training speakers and two held-out ones (x with an unusual voice, y like the training speakers), phones
+    a and b; per held-out speaker n enrolment and n test rows. Returns X, labels, speakers, train, test."""
+    X, y, spk, train, test = [], [], [], [], []
+    for s, shift, voice, roles in (("t1", 0, 0, "t"), ("t2", 0, 0, "t"), ("x", 3, 5, "et"), ("y", 0, 0, "et")):
+        for role in roles:
+            for k in range(n):
+                label = "ab"[k % 2]
+                X.append([(-1 if label == "a" else 1) + shift + 0.1 * rng.standard_normal(), voice])
+                y.append(label), spk.append(s)
+                train.append(s.startswith("t") or role == "e")
+                test.append(not s.startswith("t") and role == "t")
+    return np.array(X), np.array(y), np.array(spk), np.array(train), np.array(test)
+
+
+def test_heldout_scores_score_each_speaker_with_a_probe_that_never_saw_it():
+    rng = np.random.default_rng(0)
+    X, y, spk, train, test = _voices(rng)
+    noise = rng.standard_normal((len(y), 3))
+    table = heldout_scores({"layer": X, "control": noise}, y, spk, train, test, [["x"], ["y"]])
+    assert list(table.columns) == ["layer", "control"] and list(table.index) == ["x", "y"]
+    assert table.index.name == "speaker"
+    # y sounds like the training speakers; x's voice moves both phones: a probe that never heard x says "b"
+    assert table.loc["y", "layer"] == 1.0 and table.loc["x", "layer"] == 0.5
+    # by hand: x is scored by a probe fitted on every training row except x's own
+    fit = train & (spk != "x")
+    probe = train_probe(noise[fit], y[fit], noise[test], y[test]).probe
+    mine = test & (spk == "x")
+    assert table.loc["x", "control"] == pytest.approx(np.mean(probe.predict(noise[mine]) == y[mine]))
+    # with x's enrolment rows in training (a leak) the probe would have learned x's voice
+    leaky = train_probe(X[train], y[train], X[mine], y[mine]).score
+    assert leaky > 0.9
+
+
+def test_heldout_scores_keep_speakers_of_a_fold_apart_and_refuse_bad_folds():
+    rng = np.random.default_rng(1)
+    X, y, spk, train, test = _voices(rng)
+    together = heldout_scores({"layer": X}, y, spk, train, test, [["x", "y"]])
+    assert together["layer"].tolist() == [0.5, 1.0]  # per speaker, not pooled over the fold
+    with pytest.raises(ValueError, match="exactly one fold"):
+        heldout_scores({"layer": X}, y, spk, train, test, [["x"]])
+    with pytest.raises(ValueError, match="one entry per row"):
+        heldout_scores({"layer": X[:-1]}, y, spk, train, test, [["x"], ["y"]])
 
 
 def test_probe_standardises_features():
@@ -285,3 +331,5 @@ def test_online_codelength_bad_input():
         online_codelength(x, np.array(["a", "b"] * 10), classes=["a", "c"])
     with pytest.raises(ValueError, match="eps"):
         online_codelength(x, np.array(["a", "b"] * 10), eps=0.0)
+
+

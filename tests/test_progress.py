@@ -76,3 +76,9 @@ def test_a_missing_release_names_where_it_looked(tmp_path, monkeypatch):
 def test_the_course_release_is_found_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert release_notebook("02_probing").name == "02_probing.ipynb"
+
+
+def test_progress_without_a_release_says_so_and_does_not_raise(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    progress({}, "99_nothing")
+    assert "Cannot show your progress" in capsys.readouterr().out

@@ -27,6 +27,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "phone_duration_stats": ("course.frames.duration_stats",),
         "frame_labels": ("course.frames.frame_labels",),
         "speaker_normalise": ("course.features.speaker_normalise",),
+        "heldout_phone_scores": ("course.probing.heldout_scores",),
     },
     "02_probing": {
         "probe_scores": ("course.probing.train_probe", "course.probing.make_probe"),
