@@ -346,6 +346,7 @@ def heldout_scores(
     train: Sequence[bool] | np.ndarray,
     test: Sequence[bool] | np.ndarray,
     folds: Sequence[Sequence[Hashable]],
+    max_iter: int = 300,
 ) -> pd.DataFrame:
     """Probe accuracy of every held-out speaker, for a representation and its controls, without speaker leaks.
 
@@ -371,6 +372,8 @@ def heldout_scores(
     folds : sequence of sequences of speakers
         Disjoint groups of speakers; every speaker of a ``test`` row is in one of them. A fold's speakers are
         scored by a probe that saw none of their rows.
+    max_iter : int
+        L-BFGS iterations of each probe (see :func:`make_probe`).
 
     Returns
     -------
@@ -406,12 +409,72 @@ def heldout_scores(
             continue
         for name, X in representations.items():
             X = np.asarray(X)
-            probe = train_probe(X[fit], y[fit], X[score], y[score]).probe
+            probe = train_probe(X[fit], y[fit], X[score], y[score], max_iter=max_iter).probe
             with _single_blas_thread():
                 right[name][score] = probe.predict(X[score]) == y[score]
     table = pd.DataFrame({name: [right[name][score_rows & (spk == s)].mean() for s in scored]
                           for name in representations}, index=pd.Index(scored, name="speaker"))
     return table
+
+
+def layer_profile(
+    datasets: Sequence[ProbingDataset],
+    control_datasets: Sequence[ProbingDataset],
+    heldout_speakers: Sequence[Hashable],
+    classes: Sequence[Hashable],
+    max_iter: int = 300,
+) -> pd.DataFrame:
+    """Layer by layer, every held-out speaker's probe accuracy on a representation and on its control.
+
+    For every layer, one probe (:func:`train_probe`) is fitted on the rows of the speakers **not** in
+    ``heldout_speakers`` whose label is in ``classes``, and predicts the held-out speakers' rows of those classes;
+    the same is done with the control's dataset of that layer. Each held-out speaker's accuracy is the share of its
+    own rows labelled right (not pooled over speakers), so a speaker-level interval or test can be put on the
+    profile. This is the experiment behind notebook 02's main figure.
+
+    Parameters
+    ----------
+    datasets : sequence of ProbingDataset
+        One per layer (layer ``l`` is ``datasets[l]``), all with the same rows (segments) in the same order.
+    control_datasets : sequence of ProbingDataset
+        The control's dataset of every layer (e.g. the same layer of a randomly initialised Transformer): as many as
+        ``datasets``, with the same rows (labels and speakers) in the same order; the dimension may differ.
+    heldout_speakers : sequence
+        Speakers whose rows are only ever scored, never trained on.
+    classes : sequence
+        Labels probed: rows with another label are left out of training and of scoring.
+    max_iter : int
+        L-BFGS iterations of each probe (see :func:`make_probe`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer and held-out speaker (with at least one scored row), sorted by layer, then speaker;
+        columns ``layer`` (int), ``speaker``, ``model`` and ``control`` (accuracies in [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        ``datasets`` and ``control_datasets`` of different lengths or with other rows; no held-out row to score;
+        (from :func:`train_probe`) nothing or a single class left to train on.
+    """
+    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
+
+    if len(datasets) != len(control_datasets) or not len(datasets):
+        raise ValueError(f"One control dataset per layer: {len(datasets)} layers, {len(control_datasets)} controls.")
+    held, probed = list(heldout_speakers), list(classes)
+    tables = []
+    for layer, (ds, ctrl) in enumerate(zip(datasets, control_datasets)):
+        if not (np.array_equal(ds.y, ctrl.y) and np.array_equal(ds.groups, ctrl.groups)):
+            raise ValueError(f"Layer {layer}: the control's rows differ from the model's (labels or speakers).")
+        test, keep = np.isin(ds.groups, held), np.isin(ds.y, probed)
+        if not (keep & test).any():
+            raise ValueError(f"No row of a held-out speaker {held[:5]} with a label in classes.")
+        # one fold: every held-out speaker is scored by the probe fitted on the other speakers' rows
+        table = heldout_scores({"model": ds.X, "control": ctrl.X}, ds.y, ds.groups, keep & ~test, keep & test,
+                               [held], max_iter=max_iter)
+        tables.append(table.reset_index().assign(layer=layer))
+    return pd.concat(tables, ignore_index=True)[["layer", "speaker", "model", "control"]]
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ COURSE = Path(__file__).parents[1] / "autograder"
 MAX_CORE_WORDS = 3000
 
 #: Notebooks whose exercise-design pass is not done yet; each leaves this set when it passes the checks below.
-PENDING = {"02_probing", "03_rsa_cka", "04_lenses", "05_abx",
+PENDING = {"03_rsa_cka", "04_lenses", "05_abx",
            "06_context_mixing", "07_feature_attribution", "08_outlook"}
 
 RATED = "**Difficulty** ●●○○○ · **Importance** ●●●●○ · **Time box:** up to 15 minutes"

@@ -333,3 +333,52 @@ def test_online_codelength_bad_input():
         online_codelength(x, np.array(["a", "b"] * 10), eps=0.0)
 
 
+def _layer_sets(rng, n=12):
+    """Two layers and a noise control over the same rows: training speakers t1, t2 and held-out x (an unusual voice:
+    shifted by one phone) and y (like the training speakers); phones a, b, c and a rare z not probed."""
+    from course.probing import ProbingDataset
+
+    who = np.repeat(["t1", "t2", "x", "y"], n)
+    phones = np.tile(["a", "b", "c"], len(who) // 3)
+    phones[[5, 29]] = "z"  # one z of t1 and one of x, left out of the probe
+    centre = np.select([phones == "a", phones == "b", phones == "c"], [-3.0, 0.0, 3.0], 6.0)
+    shift = np.where(who == "x", 3.0, 0.0)
+    sets = []
+    for noise in (0.4, 0.1):  # layer 0 noisier than layer 1
+        X = np.c_[centre + shift + noise * rng.standard_normal(len(who)), 5.0 * (who == "x")]
+        sets.append(ProbingDataset(X, phones, who, np.arange(len(who))))
+    controls = [ProbingDataset(rng.standard_normal((len(who), 3)), phones, who, np.arange(len(who)))
+                for _ in sets]
+    return sets, controls
+
+
+def test_layer_profile_scores_each_held_out_speaker_per_layer_with_its_control():
+    from course.probing import layer_profile
+
+    sets, controls = _layer_sets(np.random.default_rng(0))
+    table = layer_profile(sets, controls, ["x", "y"], ["a", "b", "c"])
+    assert list(table.columns) == ["layer", "speaker", "model", "control"]
+    assert list(zip(table.layer, table.speaker)) == [(0, "x"), (0, "y"), (1, "x"), (1, "y")]
+    # y sounds like the training speakers; a probe that never heard x's voice reads a as b, b as c: x keeps only
+    # its three c (its z is not scored)
+    assert table.loc[table.speaker == "y", "model"].tolist() == [1.0, 1.0]
+    assert table.loc[(table.speaker == "x") & (table.layer == 1), "model"].item() == pytest.approx(3 / 11)
+    assert table.control.max() < 0.8
+    # by hand: layer 1's control, speaker y, from a probe fitted on the training speakers' a, b and c only
+    ds = controls[1]
+    fit = np.isin(ds.groups, ["t1", "t2"]) & (ds.y != "z")
+    mine = (ds.groups == "y") & (ds.y != "z")
+    probe = train_probe(ds.X[fit], ds.y[fit], ds.X[mine], ds.y[mine]).probe
+    assert table.control.iloc[3] == pytest.approx(np.mean(probe.predict(ds.X[mine]) == ds.y[mine]))
+
+
+def test_layer_profile_refuses_mismatched_controls():
+    from course.probing import layer_profile
+
+    sets, controls = _layer_sets(np.random.default_rng(1))
+    with pytest.raises(ValueError, match="One control dataset per layer"):
+        layer_profile(sets, controls[:1], ["x"], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="rows differ"):
+        layer_profile(sets, controls[::-1][:1] + [sets[0].subset(np.arange(len(sets[0]))[::-1])], ["x"], ["a", "b"])
+    with pytest.raises(ValueError, match="No row of a held-out speaker"):
+        layer_profile(sets, controls, ["nobody"], ["a", "b", "c"])

@@ -31,6 +31,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "02_probing": {
         "probe_scores": ("course.probing.train_probe", "course.probing.make_probe"),
+        "layer_profile": ("course.probing.layer_profile", "course.probing.heldout_scores"),
         "control_task": ("course.probing.control_task",),
         "probe_selectivity": ("course.probing.selectivity", "course.probing.control_labels"),
     },
