@@ -286,7 +286,8 @@ def test_readme_model_metrics_follow_the_shipped_metrics():
     from pathlib import Path
 
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
-    stale = [f"{name}: expected {sentence!r}" for name, sentence in _readme_metric_sentences() if sentence not in readme]
+    stale = [f"{name}: expected {sentence!r}" for name, sentence in _readme_metric_sentences()
+             if sentence not in readme]
     assert not stale, "README.md states metrics its shipped models no longer have:\n" + "\n".join(stale)
     assert {name for name, _ in _readme_metric_sentences()} == set(SHIPPED), "every shipped model has its sentence"
 

@@ -114,4 +114,5 @@ claims.check(rise, p_noalign["rise, taught", n_layers] < 0.05, p=p_noalign["rise
 found_flat = "gives a flat profile at 0.81–0.83, no better than the MFCCs"
 claims.number(found_flat, "0.81", acc_noalign.min())
 claims.number(found_flat, "0.83", acc_noalign.max())
-claims.check(found_flat, p_noalign["rise, CTC only", n_layers] >= 0.05 and p_noalign["CTC only − MFCC", n_layers] >= 0.05)
+claims.check(found_flat, p_noalign["rise, CTC only", n_layers] >= 0.05
+             and p_noalign["CTC only − MFCC", n_layers] >= 0.05)
