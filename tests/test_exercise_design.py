@@ -34,8 +34,9 @@ def _source(assignment: str):
 
 def _problems(assignment: str) -> list[str]:
     nb = _source(assignment)
-    found = [f"Exercise {ex.number}: {p}" for ex in E.exercises(nb) for p in ex.problems]
-    if not E.exercises(nb):
+    exercises = E.exercises(nb)
+    found = [f"Exercise {ex.number}: {p}" for ex in exercises for p in ex.problems]
+    if not exercises:
         found.append("no exercise")
     words = E.word_count(nb)
     if words > MAX_CORE_WORDS:

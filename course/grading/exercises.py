@@ -11,7 +11,8 @@ and, in that cell or a Markdown cell after it (before its answer cell), one or t
 
 :func:`exercises` parses them; :func:`reading_minutes` and :func:`estimate_minutes` turn a notebook into the
 time estimate its first cell states (reading at about 200 words a minute, plus each exercise's time box). Bonus
-sections (a heading that starts with "Bonus") and model answers are not on the core path and are not counted.
+sections (a level-1 or level-2 heading that starts with "Bonus" or "Extra") and model answers are not on the core
+path and are not counted.
 """
 
 from __future__ import annotations
