@@ -205,27 +205,32 @@ def dtw_batch(costs: np.ndarray) -> np.ndarray:
 
     See the module docstring for the moves and the path normalisation. The
     recursion runs over anti-diagonals ``i + j = k`` (n + m - 1 steps), each
-    step vectorised over the batch and the cells of the diagonal.
+    step vectorised over the cells of the diagonal and the batch (the batch is
+    the last, contiguous axis of the tables).
     """
     c = np.asarray(costs, dtype=np.float64)
     if c.ndim != 3 or c.shape[1] == 0 or c.shape[2] == 0:
         raise ValueError(f"costs must have shape (batch, n >= 1, m >= 1), got {c.shape}.")
     bsz, n, m = c.shape
+    cost = np.moveaxis(c, 0, -1)  # (n, m, B)
     # padded tables: cell (i, j) lives at (i + 1, j + 1); row and column 0 are an infinite border
-    acc = np.full((bsz, n + 1, m + 1), np.inf)
-    length = np.zeros((bsz, n + 1, m + 1), dtype=np.int64)
-    acc[:, 1, 1], length[:, 1, 1] = c[:, 0, 0], 1
+    acc = np.full((n + 1, m + 1, bsz), np.inf)
+    length = np.zeros((n + 1, m + 1, bsz), dtype=np.int64)
+    acc[1, 1], length[1, 1] = cost[0, 0], 1
+    never = np.iinfo(np.int64).max
     for k in range(1, n + m - 1):
         i = np.arange(max(0, k - m + 1), min(n, k + 1))
         j = k - i
         # predecessors (i-1, j), (i, j-1), (i-1, j-1) in padded coordinates
-        cand = np.stack([acc[:, i, j + 1], acc[:, i + 1, j], acc[:, i, j]], axis=-1)
-        cand_len = np.stack([length[:, i, j + 1], length[:, i + 1, j], length[:, i, j]], axis=-1)
-        best = cand.min(axis=-1)
-        shortest = np.where(cand == best[..., None], cand_len, np.iinfo(np.int64).max).min(axis=-1)
-        acc[:, i + 1, j + 1] = c[:, i, j] + best
-        length[:, i + 1, j + 1] = shortest + 1
-    return acc[:, n, m] / length[:, n, m]
+        up, left, diag = acc[i, j + 1], acc[i + 1, j], acc[i, j]
+        best = np.minimum(np.minimum(up, left), diag)
+        # among the predecessors of least cost, the shortest path
+        shortest = np.where(up == best, length[i, j + 1], never)
+        np.minimum(shortest, np.where(left == best, length[i + 1, j], never), out=shortest)
+        np.minimum(shortest, np.where(diag == best, length[i, j], never), out=shortest)
+        acc[i + 1, j + 1] = cost[i, j] + best
+        length[i + 1, j + 1] = shortest + 1
+    return acc[n, m] / length[n, m]
 
 
 def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -236,8 +241,11 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
 def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """:func:`dtw_distance` for many item pairs at once, shape (n_pairs,).
 
-    Pairs are grouped by their two lengths, so each group's cost matrices
-    are computed by one batched matrix product and warped together.
+    Pairs are grouped by their two lengths (n, m) and warped together. Where a group asks for most of the pairs
+    between its items (as an ABX run does), the frame angles of all those items are computed at once, a block of
+    first items at a time, and each pair's cost matrix is looked up; otherwise each pair's frames are gathered and
+    multiplied. Both ways compute every frame product with the same ``einsum`` reduction, so a pair's distance does
+    not depend on the other pairs asked for (exact ties between distances stay ties).
 
     Parameters
     ----------
@@ -245,8 +253,8 @@ def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int
     pairs : int array, shape (n_pairs, 2)
         Indices into ``features``.
     chunk : int
-        Pairs per batch (bounds memory). On 768 items of 192 dimensions (notebook 05), 1024 pairs per batch
-        peaked about 110 MB lower than 4096 during a within- and an across-speaker ABX, and ran no slower.
+        Pairs per warping batch (bounds memory). On 768 items of 192 dimensions (notebook 05), 1024 pairs per
+        batch peaked about 110 MB lower than 4096 during a within- and an across-speaker ABX, and ran no slower.
     """
     p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     out = np.empty(len(p))
@@ -254,6 +262,9 @@ def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int
         return out
     unit = [_normalise(np.asarray(f, dtype=np.float64)) for f in features]
     lengths = np.array([len(f) for f in unit])
+    # the distance is symmetric (to the bit): put the shorter item, or the lower index, first
+    swap = (lengths[p[:, 0]] > lengths[p[:, 1]]) | ((lengths[p[:, 0]] == lengths[p[:, 1]]) & (p[:, 0] > p[:, 1]))
+    p = np.where(swap[:, None], p[:, ::-1], p)
     by_length = {n: np.flatnonzero(lengths == n) for n in np.unique(lengths)}
     stacked = {n: np.stack([unit[i] for i in idx]) for n, idx in by_length.items()}
     position = np.empty(len(unit), dtype=np.int64)
@@ -262,14 +273,32 @@ def pair_distances(features: Sequence[np.ndarray], pairs: np.ndarray, chunk: int
     keys = lengths[p[:, 0]] * (lengths.max() + 1) + lengths[p[:, 1]]
     order = np.argsort(keys, kind="stable")
     _, starts = np.unique(keys[order], return_index=True)
+
+    def warp(rows: np.ndarray, cos: np.ndarray) -> None:
+        for s in range(0, len(rows), chunk):
+            out[rows[s:s + chunk]] = dtw_batch(np.arccos(np.clip(cos[s:s + chunk], -1.0, 1.0)) / np.pi)
+
     for rows in np.split(order, starts[1:]):
         n, m = lengths[p[rows[0], 0]], lengths[p[rows[0], 1]]
-        for s in range(0, len(rows), chunk):
-            r = rows[s:s + chunk]
-            a = stacked[n][position[p[r, 0]]]
-            b = stacked[m][position[p[r, 1]]]
-            cos = np.einsum("bnd,bmd->bnm", a, b)
-            out[r] = dtw_batch(np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi)
+        first, second = position[p[rows, 0]], position[p[rows, 1]]
+        firsts, fi = np.unique(first, return_inverse=True)
+        seconds, si = np.unique(second, return_inverse=True)
+        if 4 * len(rows) < len(firsts) * len(seconds):  # sparse: gather each pair's frames
+            for s in range(0, len(rows), chunk):
+                r = slice(s, s + chunk)
+                warp(rows[r], np.einsum("bnd,bmd->bnm", stacked[n][first[r]], stacked[m][second[r]]))
+            continue
+        # dense: the products of every first item with every second item, a block of first items at a time
+        by_first = np.argsort(fi, kind="stable")
+        rows, fi, si = rows[by_first], fi[by_first], si[by_first]
+        per_block = max(1, (1 << 21) // (len(seconds) * n * m))  # about 16 MB of products per block
+        for f0 in range(0, len(firsts), per_block):
+            lo, hi = np.searchsorted(fi, [f0, f0 + per_block])
+            if lo == hi:
+                continue
+            needed, col = np.unique(si[lo:hi], return_inverse=True)  # the second items this block asks for
+            cos = np.einsum("pnd,qmd->pqnm", stacked[n][firsts[f0:f0 + per_block]], stacked[m][seconds[needed]])
+            warp(rows[lo:hi], cos[fi[lo:hi] - f0, col])
     return out
 
 
@@ -287,6 +316,28 @@ def _triplet_score(dxa: np.ndarray, dxb: np.ndarray, exclude_same: bool) -> tupl
         score = score[keep]
     n = score.size
     return float(score.sum() / n), int(n)
+
+
+def _phone_scores(dx: np.ndarray, cols: dict, a, exclude_same: bool) -> dict:
+    """The :func:`_triplet_score` of X items against A = ``a`` and every other phone B, in one pass.
+
+    ``dx`` holds d(X, item) for the X items (rows) and all the block's A/B items (columns, phone after phone, at
+    ``cols[phone]``). Returns {b: (score, n_triplets)}, equal to ``_triplet_score(dx[:, cols[a]], dx[:, cols[b]],
+    exclude_same)`` for each b (scores are sums of halves, so the totals are exact).
+    """
+    dxa = dx[:, cols[a]]
+    score = (dxa[:, :, None] < dx[:, None, :]) + 0.5 * (dxa[:, :, None] == dx[:, None, :])  # (n_x, n_a, n_items)
+    n_x, n_a = dxa.shape
+    if exclude_same:  # within speaker X and A come from the same items: X != A
+        score[np.arange(n_x), np.arange(n_x)] = 0.0
+        n_a -= 1
+    totals = np.add.reduceat(score.sum(axis=(0, 1)), [sl.start for sl in cols.values()])
+    out = {}
+    for (b, sl), total in zip(cols.items(), totals):
+        if b != a:
+            n = n_x * n_a * (sl.stop - sl.start)
+            out[b] = (float(total / n), int(n))
+    return out
 
 
 def _groups(items: ABXItems) -> dict:
@@ -381,11 +432,8 @@ def abx_error(items: ABXItems, mode: str = "within") -> ABXResult:
         for a, xr in xrows.items():
             if mode == "within" and len(by_phone[a]) < 2:
                 continue
-            dxa = d[xr, cols[a]]
-            for b, cb in cols.items():
-                if b != a:
-                    score, n = _triplet_score(dxa, d[xr, cb], exclude_same=mode == "within")
-                    rows.append((c, s, s_x, a, b, score, n))
+            for b, (score, n) in _phone_scores(d[xr], cols, a, exclude_same=mode == "within").items():
+                rows.append((c, s, s_x, a, b, score, n))
     cells = pd.DataFrame(rows, columns=["context", "speaker", "x_speaker", "a", "b", "score", "n_triplets"])
     # contexts (and X speakers) -> speakers -> phone pairs
     per_speaker = cells.groupby(["speaker", "a", "b"], sort=True)["score"].mean()
@@ -423,10 +471,12 @@ def speaker_errors(result: ABXResult) -> pd.Series:
 def error_ci(result: ABXResult, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> np.ndarray:
     """Speaker-bootstrap interval of the macro-averaged ABX error: how much it would move with other voices.
 
-    Each replicate draws the speakers of A and B with replacement (:func:`course.stats.speaker_bootstrap_statistic`,
-    so two results over the same speakers get the same draws with the same ``seed``) and recomputes the average over
-    speakers within each ordered phone pair, then over the pairs present. Across speakers, a drawn speaker brings
-    its cells with every X speaker; X speakers are not resampled separately.
+    Each replicate draws the speakers of A and B with replacement, with the draws of
+    :func:`course.stats.speaker_bootstrap_statistic` (so two results over the same speakers get the same draws with
+    the same ``seed``), and recomputes the average over speakers within each ordered phone pair, then over the pairs
+    present; a speaker drawn twice counts twice. All replicates are computed at once, as weighted sums over a
+    (speaker, pair) table. Across speakers, a drawn speaker brings its cells with every X speaker; X speakers are
+    not resampled separately.
 
     Returns
     -------
@@ -439,13 +489,15 @@ def error_ci(result: ABXResult, n_boot: int = 1000, confidence: float = 0.95, se
         Fewer than two speakers; a bad ``n_boot`` or ``confidence``.
     """
     per = _speaker_pair_scores(result)
-    pair = np.unique((per["a"] + "\x00" + per["b"]).to_numpy(), return_inverse=True)[1].ravel()
-    n_pairs = int(pair.max()) + 1
-
-    def macro_error(codes: np.ndarray, scores: np.ndarray) -> float:
-        counts = np.bincount(codes, minlength=n_pairs)
-        present = counts > 0
-        return 1.0 - float(np.mean(np.bincount(codes, scores, minlength=n_pairs)[present] / counts[present]))
-
-    return stats.speaker_bootstrap_statistic(macro_error, (pair, per["score"].to_numpy(dtype=np.float64)),
-                                             per["speaker"].to_numpy(), n_boot, confidence, seed)
+    pairs, pair = np.unique((per["a"] + "\x00" + per["b"]).to_numpy(), return_inverse=True)
+    names, speaker, draws = stats._speaker_draws(per["speaker"].to_numpy(), n_boot, confidence, seed)
+    # one row per (speaker, pair): a replicate weighs each row by how often it drew the row's speaker
+    scores = np.zeros((len(names), len(pairs)))
+    present = np.zeros((len(names), len(pairs)))
+    scores[speaker, pair.ravel()] = per["score"].to_numpy(dtype=np.float64)
+    present[speaker, pair.ravel()] = 1.0
+    drawn = np.stack([np.bincount(d, minlength=len(names)) for d in draws]).astype(np.float64)  # (n_boot, n_spk)
+    total, count = drawn @ scores, drawn @ present  # per replicate and pair
+    covered = count > 0  # pairs that the replicate's speakers produce
+    mean_score = np.where(covered, total / np.where(covered, count, 1.0), 0.0).sum(axis=1) / covered.sum(axis=1)
+    return stats._percentile_interval(1.0 - mean_score, confidence)

@@ -358,3 +358,39 @@ def test_error_ci_resamples_speakers():
     assert error_ci(result, n_boot=2000, seed=1) == pytest.approx([low, high])  # seeded
     with pytest.raises(ValueError, match="two speakers"):
         error_ci(abx_error(_speaker_items({"s0": True}), "within"))
+
+
+def test_pair_distances_do_not_depend_on_the_other_pairs_asked_for():
+    # integer frames make many exactly equal distances; a tie must stay a tie whichever pairs share the call, since
+    # the notebook's exercise computes its distances in one call and abx_error in another (dense and sparse paths,
+    # either order of a pair)
+    rng = np.random.default_rng(4)
+    feats = [rng.integers(0, 2, size=(rng.integers(1, 5), 2)) + 0.5 for _ in range(40)]  # four distinct frames
+    every = np.array([(i, j) for i in range(40) for j in range(40) if i != j])
+    dense = pair_distances(feats, every)
+    alone = np.array([pair_distances(feats, pair[None])[0] for pair in every[::7]])
+    np.testing.assert_array_equal(dense[::7], alone)
+    np.testing.assert_array_equal(pair_distances(feats, every[:, ::-1]), dense)
+    assert len(np.unique(dense)) < len(dense) / 4  # the ties this test is about
+
+
+def test_error_ci_is_the_generic_speaker_bootstrap_of_the_macro_error():
+    # error_ci computes every replicate at once; it must equal the replicate loop of
+    # course.stats.speaker_bootstrap_statistic over the (speaker, pair) scores, with unbalanced pairs
+    from course import stats
+
+    rng = np.random.default_rng(5)
+    feats = [rng.standard_normal((rng.integers(1, 4), 3)) for _ in range(160)]
+    items = ABXItems(feats, rng.choice(list("abcd"), 160), rng.choice([f"s{k}" for k in range(5)], 160),
+                     rng.choice(["x", "y"], 160))
+    for mode in ("within", "across"):
+        result = abx_error(items, mode)
+        per = result.cells.groupby(["speaker", "a", "b"])["score"].mean().reset_index()
+        pair = (per["a"] + "/" + per["b"]).to_numpy()
+
+        def macro_error(pairs, scores):
+            return 1.0 - float(np.mean([scores[pairs == p].mean() for p in np.unique(pairs)]))
+
+        loop = stats.speaker_bootstrap_statistic(macro_error, (pair, per["score"].to_numpy()),
+                                                 per["speaker"].to_numpy(), n_boot=300, seed=2)
+        np.testing.assert_allclose(error_ci(result, n_boot=300, seed=2), loop, rtol=0, atol=1e-12)

@@ -64,19 +64,23 @@ def _dtw(c):
     if c.ndim != 3 or c.shape[1] == 0 or c.shape[2] == 0:
         raise ValueError("bad shape")
     nb, rows, cols = c.shape
-    table = np.full((nb, rows + 1, cols + 1), np.inf)
-    steps = np.zeros((nb, rows + 1, cols + 1), dtype=np.int64)
-    table[:, 1, 1], steps[:, 1, 1] = c[:, 0, 0], 1
+    cc = np.moveaxis(c, 0, -1)
+    table = np.full((rows + 1, cols + 1, nb), np.inf)
+    steps = np.zeros((rows + 1, cols + 1, nb), dtype=np.int64)
+    table[1, 1], steps[1, 1] = cc[0, 0], 1
+    huge = np.iinfo(np.int64).max
     for d in range(1, rows + cols - 1):
         r = np.arange(max(0, d - cols + 1), min(rows, d + 1))
         q = d - r
-        prev = np.stack([table[:, r, q + 1], table[:, r + 1, q], table[:, r, q]], axis=-1)
-        prev_len = np.stack([steps[:, r, q + 1], steps[:, r + 1, q], steps[:, r, q]], axis=-1)
-        low = prev.min(axis=-1)
-        fewest = np.where(prev == low[..., None], prev_len, np.iinfo(np.int64).max).min(axis=-1)
-        table[:, r + 1, q + 1] = c[:, r, q] + low
-        steps[:, r + 1, q + 1] = fewest + 1
-    return table[:, rows, cols] / steps[:, rows, cols]
+        t, l, dg = table[r, q + 1], table[r + 1, q], table[r, q]
+        low = np.minimum(np.minimum(t, l), dg)
+        # fewest steps among the cheapest moves
+        fewest = np.where(t == low, steps[r, q + 1], huge)
+        np.minimum(fewest, np.where(l == low, steps[r + 1, q], huge), out=fewest)
+        np.minimum(fewest, np.where(dg == low, steps[r, q], huge), out=fewest)
+        table[r + 1, q + 1] = cc[r, q] + low
+        steps[r + 1, q + 1] = fewest + 1
+    return table[rows, cols] / steps[rows, cols]
 
 
 def dtw_distance(x, y):
