@@ -53,7 +53,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "05_abx": {
         "dtw_distance": ("course.abx.dtw_distance", "course.abx.dtw_batch", "course.abx.pair_distances"),
-        "triplet_score": ("course.abx._triplet_score",),
+        "triplet_score": ("course.abx._triplet_score", "course.abx._phone_scores"),
         "abx_error_macro": ("course.abx.abx_error", "course.abx._groups", "course.abx._block_pairs"),
     },
     "06_context_mixing": {
