@@ -83,4 +83,13 @@ claims.number(NONE, "1.64", -shares[-1])
 claims.check(NONE, abs(2 ** shares[-1] - 1 / 3) < 0.05, last_ratio=2 ** shares[-1])
 claims.check("the random twin stays at 0.0 in every layer", bool(np.all(np.abs(cue["random twin"].mean(0)) < 0.05)),
              twin=np.round(cue["random twin"].mean(0), 3).tolist())
+# the summary's one-sentence finding: the three results of the model answer above, together
+claims.check("The decoder takes the spelling from the audio when the transcript cannot decide, but neither the probe "
+             "at the homophone's frames nor its attention to the cue shows where the encoder puts it",
+             bool(after[-1].mean() - prior_correct[cue_after].mean() > 0.3
+                  and p_speakers[f"lens, cue after: layer {L} vs text prior"] < 0.05
+                  and min(p_speakers[f"probe: layer {L} vs layer 0"],
+                          p_speakers[f"probe: layer {L} vs position only"]) >= 0.05
+                  and np.all(shares < 0.5)),
+             lens_gain=after[-1].mean() - prior_correct[cue_after].mean(), shares=np.round(shares, 2).tolist())
 claims.verify()
