@@ -40,12 +40,15 @@ includes it in transformers 5).
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
 
 from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Span = tuple[int, int]
 
@@ -581,3 +584,86 @@ def token_word_spans(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[Spa
             words[-1] += piece
             spans[-1] = (spans[-1][0], pos + 1)
     return words, spans
+
+
+# --------------------------------------------------------------------------
+# The experiment: the cue's share of the homophone's row, per layer and held-out speaker
+
+
+def cue_gap_profile(
+    measure: Callable[[object], np.ndarray],
+    control_measure: Callable[[object], np.ndarray],
+    utterances: Sequence,
+) -> pd.DataFrame:
+    """Layer by layer, every speaker's cue gap under a context-mixing measure, for a model and for its control.
+
+    For every utterance ``u`` (a homophone sentence), ``measure(u)`` gives its word-by-word matrices, one per layer
+    (row ``i``: how much word ``i`` draws on each word). In the homophone's row (``u.labels["target_index"]``),
+    divided by its sum so that it holds shares, the **gap** is the cue word's share (``u.labels["cue_index"]``)
+    minus the mean share of the other words (neither the homophone nor the cue). The same is done with
+    ``control_measure(u)``, the same measure on the control (e.g. the random twin). Each speaker's gap is the mean
+    over its own utterances (not pooled over speakers), so that intervals and tests can treat the speaker as the
+    unit. This is the experiment behind notebook 06's main figure.
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(u)``: array-like of shape ``(n_layers, n_words, n_words)``, non-negative (rows need not sum to 1:
+        mean-pooled attention is a density).
+    control_measure : callable
+        The same for the control; as many layers as ``measure``.
+    utterances : sequence
+        Objects with ``.speaker`` and ``.labels`` holding ``target_index`` and ``cue_index`` (0-based word
+        indices), e.g. :class:`course.corpus.Utterance`; every sentence needs at least one other word.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer and speaker, sorted by layer (1-based: layer 1 is the first Transformer layer), then
+        speaker; columns ``layer`` (int), ``speaker``, ``model`` and ``control`` (mean gaps, between -1 and 1).
+
+    Raises
+    ------
+    ValueError
+        No utterance; a matrix stack that is not ``(n_layers, n, n)`` with ``n`` the sentence's words; model and
+        control with different shapes; target equal to cue, an index out of range, or no other word; a homophone
+        row summing to 0.
+    """
+    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
+
+    utterances = list(utterances)
+    if not utterances:
+        raise ValueError("No utterance to measure.")
+    per_speaker: dict = {}
+    n_layers = None
+    for u in utterances:
+        target, cue = int(u.labels["target_index"]), int(u.labels["cue_index"])
+        gaps = []
+        for name, fn in (("model", measure), ("control", control_measure)):
+            m = np.asarray(fn(u), dtype=np.float64)
+            if m.ndim != 3 or m.shape[1] != m.shape[2]:
+                raise ValueError(f"The {name}'s measure must give (n_layers, n_words, n_words) matrices; got "
+                                 f"{m.shape}.")
+            n = m.shape[-1]
+            if target == cue or not (0 <= target < n and 0 <= cue < n) or n < 3:
+                raise ValueError(f"Homophone {target} and cue {cue} must be different words of 0..{n - 1}, with "
+                                 "at least one other word.")
+            row = m[:, target, :]
+            total = row.sum(-1, keepdims=True)
+            if np.any(total <= 0):
+                raise ValueError(f"The homophone's row sums to 0 in the {name}'s matrices: no shares to compare.")
+            share = row / total
+            others = [j for j in range(n) if j not in (target, cue)]
+            gaps.append(share[:, cue] - share[:, others].mean(-1))
+        if gaps[0].shape != gaps[1].shape or (n_layers is not None and len(gaps[0]) != n_layers):
+            raise ValueError(f"Model and control must have the same layers in every utterance: {len(gaps[0])} and "
+                             f"{len(gaps[1])}" + ("" if n_layers is None else f", earlier {n_layers}") + ".")
+        n_layers = len(gaps[0])
+        per_speaker.setdefault(u.speaker, []).append(np.stack(gaps, axis=1))  # (layers, 2)
+    rows = []
+    speakers = sorted(per_speaker)
+    means = {s: np.mean(per_speaker[s], axis=0) for s in speakers}  # each speaker's own mean, (layers, 2)
+    for layer in range(n_layers):
+        for s in speakers:
+            rows.append((layer + 1, s, float(means[s][layer, 0]), float(means[s][layer, 1])))
+    return pd.DataFrame(rows, columns=["layer", "speaker", "model", "control"])

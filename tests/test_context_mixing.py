@@ -380,3 +380,54 @@ def test_token_word_spans(tiny_whisper):
     assert all(a < b for a, b in spans) and all(s[1] == t[0] for s, t in zip(spans, spans[1:]))
     for w, (a, b) in zip(words, spans):
         assert tok.decode(ids[a:b]).strip() == w
+
+
+# --------------------------------------------------------------------------
+# The experiment: cue gap per layer and speaker, model and control
+
+
+def _sentence(speaker, target, cue, uid):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=uid, speaker=speaker, labels={"target_index": target, "cue_index": cue})
+
+
+def test_cue_gap_profile_by_hand():
+    from course.context_mixing import cue_gap_profile
+
+    # speaker "b" (listed first) has two sentences, "a" one; 4 words; two layers; rows that do not sum to 1
+    sents = [_sentence("b", 1, 2, "b1"), _sentence("a", 2, 1, "a1"), _sentence("b", 3, 2, "b2")]
+    mats = {}
+    for u in sents:
+        m = np.ones((2, 4, 4))
+        t, c = u.labels["target_index"], u.labels["cue_index"]
+        m[0, t] = 2.0  # layer 1: uniform row (sum 8): gap 0
+        m[1, t] = 1.0
+        m[1, t, c] = 3.0  # layer 2: cue 3, self 1, two others 1 and 1 -> shares 0.5, 1/6, 1/6, 1/6: gap 1/3
+        m[1, c, t] = 10.0  # the cue's row (not read)
+        mats[u.id] = m
+    mats["b2"][1, 3] = [2.0, 0.0, 2.0, 4.0]  # b2, layer 2: others 2 and 0, cue 2, self 4 (sum 8): gap 0.25 - 0.125
+    table = cue_gap_profile(lambda u: mats[u.id], lambda u: np.ones((2, 4, 4)), sents)
+    assert list(table.columns) == ["layer", "speaker", "model", "control"]
+    assert list(zip(table.layer, table.speaker)) == [(1, "a"), (1, "b"), (2, "a"), (2, "b")]
+    assert table.control.abs().max() < 1e-12
+    assert table.model.iloc[:2].abs().max() < 1e-12
+    assert table.model.iloc[2] == pytest.approx(1 / 3)
+    assert table.model.iloc[3] == pytest.approx((1 / 3 + 0.125) / 2)  # b's own mean over its two sentences
+
+
+def test_cue_gap_profile_refuses_bad_input():
+    from course.context_mixing import cue_gap_profile
+
+    u = _sentence("a", 0, 1, "x")
+    three = np.ones((2, 3, 3))
+    with pytest.raises(ValueError, match="No utterance"):
+        cue_gap_profile(lambda v: three, lambda v: three, [])
+    with pytest.raises(ValueError, match="same layers"):
+        cue_gap_profile(lambda v: three, lambda v: three[:1], [u])
+    with pytest.raises(ValueError, match="n_words, n_words"):
+        cue_gap_profile(lambda v: three[0], lambda v: three, [u])
+    with pytest.raises(ValueError, match="different words"):
+        cue_gap_profile(lambda v: three, lambda v: three, [_sentence("a", 1, 1, "y")])
+    with pytest.raises(ValueError, match="sums to 0"):
+        cue_gap_profile(lambda v: np.zeros((2, 3, 3)), lambda v: three, [u])

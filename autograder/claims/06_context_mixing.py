@@ -148,25 +148,19 @@ def n_tokens(u, j):
 cue_tokens = np.mean([n_tokens(u, roles(u)[1]) for u in sentences])
 the_tokens = np.mean([n_tokens(u, roles(u)[0] - 1) for u, b in zip(sentences, before) if not b])
 claims.check("since cue words have more tokens", cue_tokens > the_tokens, cue=cue_tokens, the=the_tokens)
-claims.check("In self-attention, once the position is accounted for, only the\n  second layer favours the written cue, "
-             "and part of that may be the cue's length in tokens",
-             p_pos[0] >= SIG and p_pos[1] < SIG)
 claims.check("in layer 1 no higher than the word in the same place of a cue-after sentence", p_pos[0] >= SIG)
 claims.check("only\nlayer 2 favours the written cue (part of it for its length in tokens)",
              p_pos[1] < SIG and self_cue[1] > self_the[1] and twin_cue2 > twin_the2)
 claims.check("the decoder's cross-attention gives the cue's audio a large share of the homophone's row for both cue "
              "positions,\nmore than both controls give it", max(vs_controls.values()) < SIG)
-claims.check("whether the cue comes before or after the\n  homophone, and more than both controls give it",
-             max(vs_controls.values()) < SIG)
 FOUND = ("Its cross-attention gives the cue's audio between 0.23 and 0.46 of the\n  homophone's row, against at most "
          "0.07 for an average other word")
 for shown, value in (("0.23", cue_cross.min()), ("0.46", cue_cross.max()), ("0.07", other_cross.max())):
     claims.number(FOUND, shown, value)
 front_vs_twin = max(abs(a[0] - b[0]) for col in ("cue", "other", "word before")
                     for a, b in zip(summary[f"front-end control: {col}"], summary[f"random twin: {col}"]))
-claims.check("the front-end control (the trained convolutional front end under a random Transformer) gives the "
-             "decoder's rows\n  within a few hundredths of what the random twin gives", front_vs_twin < 0.05,
-             largest=front_vs_twin)
+claims.check("the front-end control gives the decoder's rows within a few hundredths of what the\nrandom twin gives",
+             front_vs_twin < 0.05, largest=front_vs_twin)
 
 # section 8: silencing the cue
 SILENCE = ("silencing the cue takes the homophones spelled right from 100 % to 36 % (interval\n25 % to 50 % over "
@@ -196,16 +190,4 @@ claims.check("The spelling falls from 100 % to 36 % right, a coin toss within no
              and p_silence["silenced vs one half"] >= SIG)
 claims.check("a cue-before sentence often gets a cue of\nthe model's own invention and a spelling that matches it "
              "(*the royal reign*)", any("the royal reign" in h for h, b in zip(hyps_silenced, before) if b))
-FOUND_SILENCE = ("Silencing it takes the homophones spelled right from 100 % to 36 % (25 % to\n  50 % over speakers), "
-                 "a coin toss within noise")
-claims.check(FOUND_SILENCE, p_silence["silenced vs one half"] >= SIG)
-for shown, value in (("100 %", all_right[0]), ("36 %", all_silenced[0]), ("25 %", all_silenced[1]),
-                     ("50 %", all_silenced[2])):
-    claims.number(FOUND_SILENCE, shown, value)
-claims.check("On 36 held-out sentences read by twelve held-out speakers, neither\n  the phone recogniser nor the "
-             "transcriber's encoder gives the cue more of the homophone's row than its random twin\n  does, at any "
-             "layer, under attention, rollout or value zeroing",
-             never_above_twin and len(sentences) == 36 and len(set(speakers)) == 12)
-claims.check("attention and rollout give it *less* than an\n  average other word at most layers",
-             len(below["attention"]) + len(below["rollout"]) > 10)
 claims.verify()

@@ -61,6 +61,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "attention_rollout": ("course.context_mixing.attention_rollout",),
         "value_zeroing": ("course.context_mixing.value_zeroing", "course.context_mixing.value_zeroing_distances",
                           "course.context_mixing._run_zeroed"),
+        "cue_gap_profile": ("course.context_mixing.cue_gap_profile",),
     },
     "07_feature_attribution": {
         "integrated_gradients": ("course.attribution.integrated_gradients",
