@@ -9,6 +9,15 @@ through :func:`course.grading.sandbox.wrap_kernel_command`.
 The kernel talks to the grader over unix sockets (``ipc`` transport) in
 ``runtime_dir``: a kernel without network cannot reach TCP ports on the
 grader's loopback.
+
+Its clients (:class:`SlicedPollKernelClient`) wait for messages in slices of
+at most :data:`POLL_SLICE` seconds. A long asyncio poll of a ZeroMQ socket can
+miss the wake-up of a message that has already arrived and return it only at
+the end of its timeout (jupyter/nbclient#312, open): nbclient waits for a
+cell's reply with the whole cell timeout, so a notebook stalled for exactly
+that long and then went on (03_rsa_cka's widget cell, 300 s, in about one run
+in five; docs/benchmarks.md). Each slice ends with a direct check of the
+socket, so a missed wake-up now costs at most one slice.
 """
 
 from __future__ import annotations
@@ -16,16 +25,52 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, List, Unicode
+from traitlets import DottedObjectName, Integer, List, Type, Unicode
 
 from course.grading.sandbox import Limits, resolve_mode, wrap_kernel_command
 
 
+#: Longest single wait for a kernel message, in seconds (see the module docstring).
+POLL_SLICE = 0.5
+
+
+class SlicedPollChannel(AsyncZMQSocketChannel):
+    """An async channel whose ``get_msg`` waits in slices of at most :data:`POLL_SLICE` seconds."""
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        """The next message; :class:`queue.Empty` if none arrives within ``timeout`` seconds (None: wait on)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE if deadline is None else deadline - time.monotonic()
+            if await self.socket.poll(int(1000 * max(0.0, min(POLL_SLICE, left)))):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+
+class SlicedPollKernelClient(AsyncKernelClient):
+    """:class:`~jupyter_client.asynchronous.AsyncKernelClient` with :class:`SlicedPollChannel` channels."""
+
+    shell_channel_class = Type(SlicedPollChannel)  # type: ignore[assignment]
+    iopub_channel_class = Type(SlicedPollChannel)  # type: ignore[assignment]
+    stdin_channel_class = Type(SlicedPollChannel)  # type: ignore[assignment]
+    control_channel_class = Type(SlicedPollChannel)  # type: ignore[assignment]
+
+
 class SandboxedKernelManager(AsyncKernelManager):
-    """Start the kernel inside the sandbox, with resource limits."""
+    """Start the kernel inside the sandbox, with resource limits; talk to it with :class:`SlicedPollKernelClient`."""
+
+    client_class = DottedObjectName("course.grading.kernel.SlicedPollKernelClient", config=True)
+    client_factory = Type(SlicedPollKernelClient, klass="jupyter_client.asynchronous.AsyncKernelClient",
+                          config=True)
 
     sandbox = Unicode("auto", help="'bwrap', 'none' (limits only) or 'auto' (bwrap if it works)").tag(config=True)
     runtime_dir = Unicode("", help="writable directory for the connection file and sockets").tag(config=True)
