@@ -8,6 +8,10 @@
   interpretation of encoder-decoder transformers", NAACL Findings): let an
   encoder-decoder model's decoder cross-attend to encoder layer ``l`` instead
   of the last one, generate as usual, and score each layer (WER).
+* **The experiment** (:func:`lens_profile`): every held-out speaker's
+  error rate of the CTC lens at every layer, for a model and for a control
+  such as :func:`random_layers_twin`, so that intervals and tests can be
+  taken over speakers.
 
 Layer-norm placement decides what "layer l's output" means to the head:
 
@@ -34,14 +38,17 @@ layers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Hashable, Sequence
 
 import numpy as np
 import torch
 
 from course.audio import SAMPLE_RATE
 from course.features import Representation, _waveforms, is_whisper
-from course.metrics import error_rate
+from course.metrics import edit_distance, error_rate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -306,6 +313,91 @@ def random_layers_twin(model, seed: int = 0) -> torch.nn.Module:  # noqa: ANN001
     twin = random_twin(model, seed=seed)
     twin.load_state_dict({k: v for k, v in trained.items() if k not in layers}, strict=False)
     return twin.eval()
+
+
+def lens_profile(
+    paths: Sequence[np.ndarray],
+    control_paths: Sequence[np.ndarray],
+    references: Sequence[Sequence[str]],
+    speakers: Sequence[Hashable],
+    heldout_speakers: Sequence[Hashable],
+    blank_id: int,
+    tokens_of: Callable[[list[int]], list[str]],
+) -> pd.DataFrame:
+    """Layer by layer, every held-out speaker's greedy CTC lens error rate for a model and for its control.
+
+    Every utterance of a speaker in ``heldout_speakers`` is decoded greedily (:func:`ctc_greedy_decode`) from the
+    best path of every layer, for the model and for the control, and compared with its reference
+    (:func:`course.metrics.edit_distance`). A speaker's error rate at a layer is the total number of edits of its
+    utterances over their total number of reference tokens: a corpus-level rate per speaker, neither a mean of
+    per-utterance rates nor a rate pooled over speakers, so that an interval or a test over speakers can be put on
+    the profile. Utterances of other speakers (voices the model was trained on) are not scored. This is the
+    experiment behind notebook 04's main figure.
+
+    Parameters
+    ----------
+    paths : sequence of array-like, shape (n_layers, n_frames)
+        For every utterance, the model's best path at every layer: the argmax token id of each frame of the lens
+        logits (:func:`ctc_lens_logits`).
+    control_paths : sequence of array-like, shape (n_layers, n_frames)
+        The same for the control (e.g. :func:`random_layers_twin` read through its head), utterance by utterance
+        and with as many layers.
+    references : sequence of sequences of str
+        The reference tokens of every utterance (the phones, for a phone recogniser).
+    speakers : sequence
+        The speaker of every utterance.
+    heldout_speakers : sequence
+        The speakers whose utterances are scored (never heard in training).
+    blank_id : int
+        The id of the CTC blank.
+    tokens_of : callable
+        Turns a list of ids into the list of their tokens (a tokenizer's ``convert_ids_to_tokens``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer and held-out speaker with at least one utterance, sorted by layer, then speaker; columns
+        ``layer`` (int), ``speaker``, ``model`` and ``control`` (error rates, 0 or more: insertions count).
+
+    Raises
+    ------
+    ValueError
+        Inputs of different lengths; a path that is not 2-D, or layers that differ between utterances or between
+        the model and the control; no utterance of a held-out speaker; a held-out speaker without reference tokens.
+    """
+    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
+
+    n = len(paths)
+    if not len(control_paths) == len(references) == len(speakers) == n:
+        raise ValueError(f"One entry per utterance: {n} paths, {len(control_paths)} control paths, "
+                         f"{len(references)} references, {len(speakers)} speakers.")
+    model_paths = [np.asarray(p) for p in paths]
+    ctrl_paths = [np.asarray(p) for p in control_paths]
+    n_layers = model_paths[0].shape[0] if n else 0
+    for k, (p, c) in enumerate(zip(model_paths, ctrl_paths)):
+        if p.ndim != 2 or c.ndim != 2 or p.shape[0] != n_layers or c.shape[0] != n_layers:
+            raise ValueError(f"Utterance {k}: paths must have shape (n_layers, n_frames), {n_layers} layers for the "
+                             f"model and the control; got {p.shape} and {c.shape}.")
+    spk = np.asarray(speakers)
+    scored = np.flatnonzero(np.isin(spk, list(heldout_speakers)))
+    if not len(scored):
+        raise ValueError(f"No utterance of a held-out speaker {list(heldout_speakers)[:5]}.")
+    length = np.array([len(references[k]) for k in scored])
+    edits = np.zeros((2, n_layers, len(scored)))
+    for j, k in enumerate(scored):
+        for m, path in enumerate((model_paths[k], ctrl_paths[k])):
+            for layer in range(n_layers):
+                hyp = tokens_of(ctc_greedy_decode(path[layer], blank_id))
+                edits[m, layer, j] = edit_distance(list(references[k]), list(hyp))
+    names, index = np.unique(spk[scored], return_inverse=True)
+    tokens = np.bincount(index, length, minlength=len(names))
+    if np.any(tokens == 0):
+        raise ValueError(f"Held-out speakers without reference tokens: {list(names[tokens == 0])}.")
+    rates = [[np.bincount(index, edits[m, layer], minlength=len(names)) / tokens for layer in range(n_layers)]
+             for m in range(2)]
+    rows = [(layer, s, float(rates[0][layer][i]), float(rates[1][layer][i]))
+            for layer in range(n_layers) for i, s in enumerate(names.tolist())]
+    return pd.DataFrame(rows, columns=["layer", "speaker", "model", "control"])
 
 
 # --------------------------------------------------------------------------

@@ -328,3 +328,58 @@ def test_decoder_lens_on_the_shipped_transcriber(test_utts):
     assert result.hypotheses[-1] == transcribe_text(model, processor, waves)
     wer = result.error_rates
     assert wer[-1] <= wer.min() + 0.05, wer
+
+
+TOY_TOKENS = {0: "_", 1: "a", 2: "b", 3: "c"}
+
+
+def _toy_tokens(ids):
+    return [TOY_TOKENS[i] for i in ids]
+
+
+def _toy_profile_inputs():
+    """Two layers of best paths (blank 0) for a training speaker t and held-out speakers x (two utterances of
+    different lengths) and y; the control reads every frame as blank."""
+    refs = [["a", "b"], ["a", "b"], ["a", "b", "c", "a"], ["c", "c"]]
+    speakers = ["t", "x", "x", "y"]
+    paths = [np.array([[1, 2], [1, 2]]),
+             np.array([[1, 1, 0], [1, 0, 2]]),  # layer 0 drops the b
+             np.array([[1, 2, 3, 1], [1, 2, 3, 1]]),
+             np.array([[3, 3, 3], [3, 0, 3]])]  # layer 0 merges the two c into one
+    controls = [np.zeros_like(p) for p in paths]
+    return paths, controls, refs, speakers
+
+
+def test_lens_profile_scores_each_held_out_speaker_per_layer_with_its_control():
+    from course.lenses import lens_profile
+
+    paths, controls, refs, speakers = _toy_profile_inputs()
+    table = lens_profile(paths, controls, refs, speakers, ["y", "x"], 0, _toy_tokens)
+    assert list(table.columns) == ["layer", "speaker", "model", "control"]
+    assert list(zip(table.layer, table.speaker)) == [(0, "x"), (0, "y"), (1, "x"), (1, "y")]
+    # x at layer 0: 1 edit over 2 + 4 reference tokens (not the mean of its utterances' rates, 0.25)
+    assert table.model.tolist() == pytest.approx([1 / 6, 1 / 2, 0.0, 0.0])
+    assert table.control.tolist() == [1.0] * 4  # all blanks: every reference token deleted
+    # the same by hand with the corpus-level error rate of course.metrics
+    hyps = [_toy_tokens(ctc_greedy_decode(p[0], 0)) for p in paths[1:3]]
+    assert table.model.iloc[0] == pytest.approx(error_rate(refs[1:3], hyps))
+    # another blank id, and insertions above 1
+    shifted = [np.where(p == 0, 3, np.where(p == 3, 0, p)) for p in paths]
+    other = lens_profile(shifted, [np.tile([1, 3], (2, 8)) for _ in paths], refs, speakers, ["x"], 3,
+                         lambda ids: [{0: "c", 1: "a", 2: "b"}[i] for i in ids])
+    assert other.model.tolist() == pytest.approx([1 / 6, 0.0])
+    assert other.control.tolist() == pytest.approx([13 / 6, 13 / 6])  # eight a: 7 + 6 edits for 6 tokens
+
+
+def test_lens_profile_refuses_bad_input():
+    from course.lenses import lens_profile
+
+    paths, controls, refs, speakers = _toy_profile_inputs()
+    with pytest.raises(ValueError, match="One entry per utterance"):
+        lens_profile(paths, controls[:3], refs, speakers, ["x"], 0, _toy_tokens)
+    with pytest.raises(ValueError, match="n_layers, n_frames"):
+        lens_profile(paths, controls[:3] + [controls[3][:1]], refs, speakers, ["x"], 0, _toy_tokens)
+    with pytest.raises(ValueError, match="No utterance of a held-out speaker"):
+        lens_profile(paths, controls, refs, speakers, ["nobody"], 0, _toy_tokens)
+    with pytest.raises(ValueError, match="without reference tokens"):
+        lens_profile(paths, controls, refs[:3] + [[]], speakers, ["y"], 0, _toy_tokens)

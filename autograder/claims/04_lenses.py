@@ -147,6 +147,10 @@ claims.check("falls from 0.379 [0.331, 0.427] at layer 0 to 0.011 [0.005, 0.016]
 claims.check("Four of the six steps from one layer to the next are supported by exact\n  speaker-level tests after"
              " Holm correction; from layer 5 on the curve is flat within noise.",
              L == 6 and sum(step_ok.values()) == 4 and not step_ok[5], **evidence)
+claims.check("the KL divergence shows the damage at every layer, the greedy error rate only at the\n  lower ones",
+             norm_ok == [True, True, True] + [False] * (L - 2) and bool(np.all(kl["no norm"] > 3 * kl["lens"])),
+             supported=norm_ok, kl_lens=np.round(kl["lens"], 3).tolist(),
+             kl_no_norm=np.round(kl["no norm"], 3).tolist())
 claims.check("the same lens stays\n  between 0.38 and 0.41 at every layer, and the trained model is below it at every"
              " layer from 1 on (all supported)", rl_band and bool(control["supported"].all()),
              random_layers=np.round(rl[:, 0], 3).tolist())

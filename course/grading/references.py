@@ -50,6 +50,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "edit_distance": ("course.metrics.edit_distance",),
         "error_rate": ("course.metrics.error_rate",),
         "ctc_lens_logits": ("course.lenses.ctc_lens_logits", "course.lenses.normalise_layers"),
+        "lens_profile": ("course.lenses.lens_profile",),
     },
     "05_abx": {
         "dtw_distance": ("course.abx.dtw_distance", "course.abx.dtw_batch", "course.abx.pair_distances"),
