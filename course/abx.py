@@ -41,7 +41,7 @@ Conventions (those of the Libri-light ABX tool, except where noted):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -501,3 +501,61 @@ def error_ci(result: ABXResult, n_boot: int = 1000, confidence: float = 0.95, se
     covered = count > 0  # pairs that the replicate's speakers produce
     mean_score = np.where(covered, total / np.where(covered, count, 1.0), 0.0).sum(axis=1) / covered.sum(axis=1)
     return stats._percentile_interval(1.0 - mean_score, confidence)
+
+
+# --------------------------------------------------------------------------
+# The experiment: a layer profile with its control
+
+
+def abx_profile(
+    model_items: Sequence[ABXItems],
+    control_items: Sequence[ABXItems],
+    mode: str = "within",
+    abx: Callable[[ABXItems, str], ABXResult] = abx_error,
+) -> pd.DataFrame:
+    """Layer by layer, every speaker's ABX error on a representation and on its control, the same tokens in both.
+
+    For every layer ``l``, ``abx(model_items[l], mode)`` and ``abx(control_items[l], mode)`` are each reduced to one
+    error per speaker of A and B (:func:`speaker_errors`), so that a speaker-level interval or paired test can be
+    put on the profile; the layer's macro-averaged error is not copied to its speakers. This is the experiment behind
+    notebook 05's main figure (a trained model against its twin with the trained front end under random layers).
+
+    Parameters
+    ----------
+    model_items : sequence of ABXItems
+        One per layer (layer ``l`` is ``model_items[l]``).
+    control_items : sequence of ABXItems
+        The control's items of every layer: as many as ``model_items``, each with the same tokens as the model's
+        items of that layer (the same phones, speakers and contexts, in the same order); the dimension may differ.
+    mode : {"within", "across"}
+        Speaker condition of the triplets (:func:`abx_error`).
+    abx : callable
+        ``abx(items, mode) -> ABXResult``; :func:`abx_error` by default (a caching wrapper of it lets the caller
+        reuse the results, e.g. for :func:`error_ci`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer and speaker of A and B, sorted by layer, then speaker; columns ``layer`` (int),
+        ``speaker``, ``model`` and ``control`` (ABX errors in [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        No layer, ``control_items`` of another length, a layer whose control items are not the model's tokens, or
+        (from ``abx``) an unknown mode or items that form no triplet.
+    """
+    if len(model_items) != len(control_items) or not len(model_items):
+        raise ValueError(f"One control per layer: {len(model_items)} layers of the model, {len(control_items)} of "
+                         "the control.")
+    tables = []
+    for layer, (items, control) in enumerate(zip(model_items, control_items)):
+        same = len(items) == len(control) and all(np.array_equal(getattr(items, f), getattr(control, f))
+                                                  for f in ("phones", "speakers", "contexts"))
+        if not same:
+            raise ValueError(f"Layer {layer}: the control's items are not the model's tokens (phones, speakers and "
+                             "contexts must match in order): evaluate both on the same items.")
+        errors = pd.DataFrame({"model": speaker_errors(abx(items, mode)),
+                               "control": speaker_errors(abx(control, mode))})
+        tables.append(errors.rename_axis("speaker").reset_index().assign(layer=layer))
+    return pd.concat(tables, ignore_index=True)[["layer", "speaker", "model", "control"]]

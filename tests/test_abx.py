@@ -8,11 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from course.abx import (
     ABXItems,
     abx_error,
+    abx_profile,
     dtw_batch,
     dtw_distance,
     error_ci,
@@ -394,3 +396,63 @@ def test_error_ci_is_the_generic_speaker_bootstrap_of_the_macro_error():
         loop = stats.speaker_bootstrap_statistic(macro_error, (pair, per["score"].to_numpy()),
                                                  per["speaker"].to_numpy(), n_boot=300, seed=2)
         np.testing.assert_allclose(error_ci(result, n_boot=300, seed=2), loop, rtol=0, atol=1e-12)
+
+
+def _profile_items(seed, n_layers=2):
+    """Two phones said three times by each of three speakers, one frame each: s1 clean, s2 a little noisy, s3 very
+    noisy and with another voice; per layer, the model's items and a noise control on the same tokens."""
+    rng = np.random.default_rng(seed)
+    speakers = np.repeat(["s1", "s2", "s3"], 6)
+    phones = np.tile(np.repeat(["a", "b"], 3), 3)
+    noise = np.select([speakers == "s1", speakers == "s2"], [0.05, 0.6], 1.2)
+    centre = np.where(phones == "a", 1.0, -1.0)[:, None] * np.array([[1.0, 0.0, 0.0]])
+    voice = np.where(speakers == "s3", 1.5, 0.0)[:, None] * np.array([[0.0, 1.0, 1.0]])
+    model, control = [], []
+    for _ in range(n_layers):
+        frames = centre + voice + noise[:, None] * rng.standard_normal((18, 3))
+        model.append(ABXItems(list(frames[:, None, :]), phones, speakers, np.array([""] * 18)))
+        control.append(ABXItems(list(rng.standard_normal((18, 1, 4))), phones, speakers, np.array([""] * 18)))
+    return model, control
+
+
+def test_abx_profile_gives_each_speakers_error_per_layer_for_model_and_control():
+    model, control = _profile_items(0)
+    for mode in ("within", "across"):
+        table = abx_profile(model, control, mode)
+        assert list(table.columns) == ["layer", "speaker", "model", "control"]
+        assert list(zip(table.layer, table.speaker)) == [(0, "s1"), (0, "s2"), (0, "s3"), (1, "s1"), (1, "s2"),
+                                                         (1, "s3")]
+        for layer in (0, 1):
+            rows = table[table.layer == layer].set_index("speaker")
+            pd.testing.assert_series_equal(rows["model"], speaker_errors(abx_error(model[layer], mode)),
+                                           check_names=False)
+            pd.testing.assert_series_equal(rows["control"], speaker_errors(abx_error(control[layer], mode)),
+                                           check_names=False)
+    within = abx_profile(model, control, "within")
+    assert (within.loc[within.speaker == "s1", "model"] == 0.0).all()  # clean tokens: no error
+    assert within.loc[within.speaker == "s3", "model"].min() > 0.0  # each speaker keeps its own error
+    assert within.model.mean() < within.control.mean()
+
+
+def test_abx_profile_uses_the_given_abx_and_refuses_other_tokens():
+    model, control = _profile_items(1)
+    calls = []
+
+    def counted(items, mode):
+        calls.append((id(items), mode))
+        return abx_error(items, mode)
+
+    abx_profile(model, control, "across", abx=counted)
+    assert sorted(calls) == sorted((id(i), "across") for i in model + control)
+    with pytest.raises(ValueError, match="One control per layer"):
+        abx_profile(model, control[:1])
+    with pytest.raises(ValueError, match="One control per layer"):
+        abx_profile([], [])
+    shuffled = control[1].subset(np.random.default_rng(0).permutation(len(control[1])))
+    with pytest.raises(ValueError, match="Layer 1: the control's items are not the model's tokens"):
+        abx_profile(model, [control[0], shuffled])
+    fewer = control[0].subset(np.arange(len(control[0])) != 3)
+    with pytest.raises(ValueError, match="Layer 0"):
+        abx_profile(model, [fewer, control[1]])
+    with pytest.raises(ValueError, match="mode"):
+        abx_profile(model, control, "both")

@@ -56,6 +56,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "dtw_distance": ("course.abx.dtw_distance", "course.abx.dtw_batch", "course.abx.pair_distances"),
         "triplet_score": ("course.abx._triplet_score", "course.abx._phone_scores"),
         "abx_error_macro": ("course.abx.abx_error", "course.abx._groups", "course.abx._block_pairs"),
+        "abx_profile": ("course.abx.abx_profile",),
     },
     "06_context_mixing": {
         "pool_to_words": ("course.context_mixing.pool_to_words", "course.context_mixing.pooling_matrix"),

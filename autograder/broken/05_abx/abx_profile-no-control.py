@@ -1,0 +1,16 @@
+# Bug: evaluates the model's items twice (a copy-paste slip): the control column repeats the model's, no control runs.
+def abx_profile(model_items, control_items, mode="within", abx=reference.abx_error):
+    """Per layer, each speaker's ABX error on the model's items and on the control's (the same tokens): a DataFrame
+    with the columns layer, speaker, model, control, sorted by layer, then speaker."""
+    if len(model_items) != len(control_items) or len(model_items) == 0:
+        raise ValueError(f"one control per layer: {len(model_items)} model layers, {len(control_items)} control layers")
+    rows = []
+    for layer, (items, control) in enumerate(zip(model_items, control_items)):
+        for field in ("phones", "speakers", "contexts"):
+            if not np.array_equal(getattr(items, field), getattr(control, field)):
+                raise ValueError(f"layer {layer}: the control's {field} differ from the model's: not the same tokens")
+        model = reference.speaker_errors(abx(items, mode))
+        control_errors = reference.speaker_errors(abx(items, mode))
+        for speaker in model.index:
+            rows.append((layer, speaker, model[speaker], control_errors[speaker]))
+    return pd.DataFrame(rows, columns=["layer", "speaker", "model", "control"])

@@ -1,0 +1,15 @@
+# Bug: checks only that the phones match: a control whose speakers or contexts are other tokens is compared anyway.
+def abx_profile(model_items, control_items, mode="within", abx=reference.abx_error):
+    """Per layer, each speaker's ABX error on the model's items and on the control's (the same tokens): a DataFrame
+    with the columns layer, speaker, model, control, sorted by layer, then speaker."""
+    if len(model_items) != len(control_items) or len(model_items) == 0:
+        raise ValueError(f"one control per layer: {len(model_items)} model layers, {len(control_items)} control layers")
+    rows = []
+    for layer, (items, control) in enumerate(zip(model_items, control_items)):
+        if not np.array_equal(items.phones, control.phones):
+            raise ValueError(f"layer {layer}: the control's phones differ from the model's: not the same tokens")
+        model = reference.speaker_errors(abx(items, mode))
+        control_errors = reference.speaker_errors(abx(control, mode))
+        for speaker in model.index:
+            rows.append((layer, speaker, model[speaker], control_errors[speaker]))
+    return pd.DataFrame(rows, columns=["layer", "speaker", "model", "control"])
