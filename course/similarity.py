@@ -6,7 +6,9 @@ layers or two models); the feature dimensions may differ.
 
 Representational similarity analysis (Kriegeskorte et al. 2008) builds a
 representational dissimilarity matrix (RDM) per representation with
-:func:`rdm` and correlates the upper triangles with :func:`compare_rdms`.
+:func:`rdm` and correlates the upper triangles with :func:`compare_rdms`;
+:func:`rsa_profile` does so layer by layer within each speaker, for a
+representation and its control.
 Metric names and scalings follow rsatoolbox, so numbers are comparable:
 
 * ``"correlation"``: ``1 - r`` (Pearson correlation between two stimuli's
@@ -33,7 +35,13 @@ with a large offset loses most of its digits.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported where it is needed: the module loads without it
+    import pandas as pd
 
 #: RDM metrics understood by :func:`rdm`.
 RDM_METRICS = ("correlation", "euclidean", "cosine")
@@ -237,6 +245,71 @@ def rsa(X: np.ndarray, Y: np.ndarray, metric: str = "correlation", method: str =
     """
     x, y = _paired(X, Y)
     return compare_rdms(rdm(x, metric), rdm(y, metric), method)
+
+
+def rsa_profile(
+    layers: Sequence[np.ndarray],
+    control_layers: Sequence[np.ndarray],
+    reference_rdm: np.ndarray,
+    speakers: Sequence[Hashable] | np.ndarray,
+) -> pd.DataFrame:
+    """Layer by layer, every speaker's within-speaker RSA of a representation and of its control with a reference.
+
+    For every layer and every speaker, the stimuli of that speaker alone are compared: the correlation-distance RDM
+    (:func:`rdm`) of the layer's rows of that speaker against the reference RDM restricted to the same rows, by
+    Spearman's rho (:func:`compare_rdms`); the same for the control's layer. No pair of stimuli from two different
+    speakers enters a score, so a voice difference cannot make two segments look dissimilar, and each speaker's
+    score is its own (not pooled), so a speaker-level interval or a paired test between layers can be put on the
+    profile. This is the experiment behind notebook 03's within-speaker RSA figure.
+
+    Parameters
+    ----------
+    layers : sequence of arrays, shape (n_stimuli, p)
+        One representation per layer (layer ``l`` is ``layers[l]``), rows in the same stimulus order.
+    control_layers : sequence of arrays, shape (n_stimuli, q)
+        The control's representation of every layer (e.g. the same layer of a randomly initialised model): as many
+        as ``layers``, with the same rows; the dimension may differ.
+    reference_rdm : array, shape (n_stimuli, n_stimuli)
+        The reference RDM over all stimuli (e.g. phonological features, MFCC means), rows in the same order.
+    speakers : sequence, shape (n_stimuli,)
+        The speaker of every stimulus. Every speaker needs at least 3 stimuli (3 pairs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer and speaker, sorted by layer, then speaker; columns ``layer`` (int), ``speaker``,
+        ``model`` and ``control`` (Spearman correlations in [-1, 1]).
+
+    Raises
+    ------
+    ValueError
+        ``layers`` and ``control_layers`` of different lengths (or empty); a representation, the reference or
+        ``speakers`` with another number of stimuli; a speaker with fewer than 3 stimuli; (from :func:`rdm` and
+        :func:`compare_rdms`) a constant pattern.
+    """
+    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
+
+    if len(layers) != len(control_layers) or not len(layers):
+        raise ValueError(f"One control per layer: {len(layers)} layers, {len(control_layers)} controls.")
+    who = np.asarray(speakers)
+    ref = np.asarray(reference_rdm, dtype=np.float64)
+    if ref.shape != (len(who), len(who)):
+        raise ValueError(f"reference_rdm must be ({len(who)}, {len(who)}) for {len(who)} stimuli, got {ref.shape}.")
+    for name, reps in (("layers", layers), ("control_layers", control_layers)):
+        for layer, x in enumerate(reps):
+            if np.shape(x)[0] != len(who):
+                raise ValueError(f"{name}[{layer}] has {np.shape(x)[0]} stimuli, speakers {len(who)}.")
+    rows_of = {s: np.flatnonzero(who == s) for s in np.unique(who)}
+    few = [s for s, r in rows_of.items() if len(r) < 3]
+    if few:
+        raise ValueError(f"Speakers with fewer than 3 stimuli (no within-speaker RSA): {few[:5]}.")
+    table = []
+    for layer, (x, c) in enumerate(zip(layers, control_layers)):
+        x, c = np.asarray(x), np.asarray(c)
+        for speaker, mine in rows_of.items():
+            within = ref[np.ix_(mine, mine)]  # this speaker's pairs only
+            table.append((layer, speaker, compare_rdms(rdm(x[mine]), within), compare_rdms(rdm(c[mine]), within)))
+    return pd.DataFrame(table, columns=["layer", "speaker", "model", "control"])
 
 
 # --------------------------------------------------------------------------

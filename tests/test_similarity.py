@@ -281,3 +281,65 @@ def test_partial_rsa_matches_regression_and_removes_a_shared_nuisance():
         partial_rsa(a, b[:-1, :-1], nuisance)
     with pytest.raises(ValueError, match="explains one of the RDMs completely"):
         partial_rsa(nuisance, b, nuisance)
+
+
+# --------------------------------------------------------------------------
+# The within-speaker RSA profile (notebook 03's design exercise)
+
+
+def _profile_stimuli(rng, n_layers=2):
+    """Stimuli of speakers x (noisy), y (clean) and z (clean, with a large voice offset), interleaved; four phone
+    prototypes; layers that get cleaner with depth and a noise control of another dimension."""
+    from course.similarity import rdm
+
+    prototypes = rng.standard_normal((4, 10))
+    who = np.tile(["y", "x", "z"], 12)
+    phone = np.repeat(np.arange(4), 9)
+    noise = np.select([who == "x"], [3.0], 0.4)
+    voice = np.where(who == "z", 4.0, 0.0)[:, None] * rng.standard_normal(10)
+    layers = [prototypes[phone] + voice + noise[:, None] / (1 + l) * rng.standard_normal((36, 10))
+              for l in range(n_layers)]
+    controls = [rng.standard_normal((36, 6)) for _ in range(n_layers)]
+    return layers, controls, rdm(prototypes[phone], "euclidean"), who
+
+
+def test_rsa_profile_scores_each_speaker_on_its_own_pairs_with_its_control():
+    from course.similarity import rsa_profile
+
+    layers, controls, reference, who = _profile_stimuli(np.random.default_rng(0))
+    table = rsa_profile(layers, controls, reference, who)
+    assert list(table.columns) == ["layer", "speaker", "model", "control"]
+    assert list(zip(table.layer, table.speaker)) == [(l, s) for l in (0, 1) for s in ("x", "y", "z")]
+    # by hand, layer 1 of speaker z: its own stimuli only, RDM and reference restricted to them
+    mine = np.flatnonzero(who == "z")
+    expected = compare_rdms(rdm(layers[1][mine]), reference[np.ix_(mine, mine)])
+    assert table.model.iloc[5] == pytest.approx(expected, abs=1e-12)
+    expected_control = compare_rdms(rdm(controls[1][mine]), reference[np.ix_(mine, mine)])
+    assert table.control.iloc[5] == pytest.approx(expected_control, abs=1e-12)
+    model = table.set_index(["layer", "speaker"]).model
+    assert model[0, "y"] > 0.8 and model[0, "z"] > 0.8 and model[0, "x"] < model[1, "x"] < model[1, "y"]
+    assert table.control.abs().max() < 0.5
+    # the voice offset of z would dominate cross-speaker pairs; within z it only shifts every pattern alike
+    pooled = compare_rdms(rdm(layers[0]), reference)
+    assert pooled < model[0, "z"] - 0.1
+
+
+def test_rsa_profile_ignores_the_order_of_the_stimuli_and_refuses_bad_input():
+    from course.similarity import rsa_profile
+
+    layers, controls, reference, who = _profile_stimuli(np.random.default_rng(1), n_layers=3)
+    order = np.random.default_rng(2).permutation(len(who))
+    table = rsa_profile(layers, controls, reference, who)
+    shuffled = rsa_profile([x[order] for x in layers], [c[order] for c in controls],
+                           reference[np.ix_(order, order)], who[order])
+    np.testing.assert_allclose(shuffled[["model", "control"]], table[["model", "control"]], atol=1e-12)
+    with pytest.raises(ValueError, match="One control per layer"):
+        rsa_profile(layers, controls[:2], reference, who)
+    with pytest.raises(ValueError, match="reference_rdm must be"):
+        rsa_profile(layers, controls, reference[:-1, :-1], who)
+    with pytest.raises(ValueError, match="stimuli, speakers"):
+        rsa_profile([x[:-1] for x in layers], controls, reference, who)
+    lonely = who.copy()
+    lonely[:2] = "w"
+    with pytest.raises(ValueError, match="fewer than 3 stimuli"):
+        rsa_profile(layers, controls, reference, lonely)
