@@ -266,6 +266,16 @@ def test_fallback_compares_numbers_and_tables_up_to_round_off():
     wrong_index = learner_or_reference(lambda t: pd.DataFrame({"mean": [0.3, 1.0]}, index=["b", "a"]), ref_table,
                                        [(0,)])
     assert wrong_index is ref_table
+    # a profile table (numbers beside text): numbers up to round-off, text exactly
+    profile = pd.DataFrame({"layer": [0, 0], "speaker": ["s1", "s2"], "model": [0.3, 0.7]})
+
+    def ref_profile(t):
+        return profile
+
+    for table, used in ((profile.assign(model=[0.1 * 3, 0.7]), "mine"), (profile.assign(speaker=["s1", "s3"]), "ref"),
+                        (profile.assign(model=[0.31, 0.7]), "ref")):
+        chosen = learner_or_reference(lambda t: table, ref_profile, [(0,)])
+        assert (chosen is ref_profile) == (used == "ref"), table
 
 
 def test_fallback_compares_tensors_and_sequences():

@@ -27,6 +27,8 @@ def _same(a: Any, b: Any) -> bool:  # noqa: ANN401 - any function result
     if hasattr(a, "to_numpy") and hasattr(b, "to_numpy"):  # pandas tables: same labels and values
         if list(getattr(a, "columns", [])) != list(getattr(b, "columns", [])) or list(a.index) != list(b.index):
             return False
+        if hasattr(a, "columns"):  # column by column: a table with a text column is one object array as a whole
+            return all(_same(a.iloc[:, k].to_numpy(), b.iloc[:, k].to_numpy()) for k in range(a.shape[1]))
         a, b = a.to_numpy(), b.to_numpy()
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
