@@ -32,6 +32,7 @@ import math
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from course.frames import segment_frames, starts_after_end
@@ -434,6 +435,95 @@ def pool_to_words(attributions: np.ndarray | torch.Tensor, words: Sequence, rate
         raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}.")
     spans = word_spans(words, len(a), rate)
     return np.array([getattr(a[s.start:s.stop], reduce)() for s in spans], dtype=np.float64)
+
+
+#: The model-free rankings :func:`slot_word_profile` adds to the methods it scores.
+SLOT_CONTROLS = ("control: duration", "control: random")
+
+
+def slot_words(u, slot: str) -> np.ndarray:
+    """Boolean mask over ``u.words``: the words that carry ``slot`` (``u.labels[f"{slot}_words"]``, 0-based).
+
+    Raises
+    ------
+    ValueError
+        An index outside the utterance's words.
+    """
+    mask = np.zeros(len(u.words), dtype=bool)
+    for i in str(u.labels.get(f"{slot}_words", "")).split():
+        if not 0 <= int(i) < len(mask):
+            raise ValueError(f"{getattr(u, 'id', 'utterance')}: {slot}_words lists word {i}, but it has "
+                             f"{len(mask)} words.")
+        mask[int(i)] = True
+    return mask
+
+
+def slot_word_profile(methods: dict[str, Callable], utterances: Sequence, slot: str) -> pd.DataFrame:
+    """Do attributions land on the words of the explained slot? Every method and two controls, per speaker.
+
+    For every utterance ``u`` and every ranking, two statistics of its word scores ``s`` (one per word, higher =
+    more important):
+
+    * ``top``: 1.0 if the highest-scoring word (the first of equal maxima, as :func:`numpy.argmax`) carries the
+      slot, else 0.0;
+    * ``share``: the slot words' part of the positive scores, ``sum(max(s, 0) over slot words) / sum(max(s, 0))``
+      (0.0 when no word scores above zero).
+
+    The rankings are the ``methods`` (``methods[name](u)`` gives ``u``'s word scores), then two controls that know
+    nothing about the model: ``"control: duration"`` (each word's length in seconds: long words collect more
+    samples) and ``"control: random"`` (a random ranking's expected values: the fraction of ``u``'s words that
+    carry the slot, for both statistics). Each speaker's value is the mean over its own utterances (not pooled over
+    speakers), so that intervals and tests can treat the speaker as the unit. This is the experiment behind
+    notebook 07's comparison of methods.
+
+    Parameters
+    ----------
+    methods : dict of str to callable
+        Name to ``method(u)``: array-like of shape ``(len(u.words),)``, finite.
+    utterances : sequence
+        Objects with ``.speaker``, ``.words`` (``.start``, ``.end`` in seconds) and ``.labels`` holding
+        ``f"{slot}_words"`` (space-separated 0-based word indices), e.g. :class:`course.corpus.Utterance`.
+    slot : str
+        The explained slot (``"action"``, ``"object"``, ``"location"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ranking (the methods in their order, then the controls) and speaker (sorted); columns
+        ``ranking``, ``speaker``, ``top`` and ``share`` (means, between 0 and 1).
+
+    Raises
+    ------
+    ValueError
+        No utterance; a method named like a control; scores that are not one finite value per word; an utterance
+        without a word of the slot.
+    """
+    utterances = list(utterances)
+    if not utterances:
+        raise ValueError("No utterance to score.")
+    clash = set(methods) & set(SLOT_CONTROLS)
+    if clash:
+        raise ValueError(f"{sorted(clash)} name the controls this function adds; rename the method.")
+    rankings = dict(methods)
+    rankings["control: duration"] = lambda u: np.array([w.end - w.start for w in u.words], dtype=np.float64)
+    per_speaker: dict = {}
+    for u in utterances:
+        mask = slot_words(u, slot)
+        if not mask.any():
+            raise ValueError(f"{getattr(u, 'id', 'utterance')} has no word of the slot {slot!r}.")
+        stats = []
+        for name, fn in rankings.items():
+            s = np.asarray(fn(u), dtype=np.float64)
+            if s.shape != mask.shape or not np.all(np.isfinite(s)):
+                raise ValueError(f"{name}: give one finite score per word ({len(mask)} words), got shape {s.shape}.")
+            pos = np.clip(s, 0.0, None)
+            stats.append((float(mask[np.argmax(s)]), pos[mask].sum() / pos.sum() if pos.sum() > 0 else 0.0))
+        stats.append((mask.mean(), mask.mean()))  # a random ranking, in expectation
+        per_speaker.setdefault(u.speaker, []).append(stats)
+    names = [*rankings, "control: random"]
+    means = {s: np.mean(v, axis=0) for s, v in per_speaker.items()}  # (rankings, 2) per speaker
+    rows = [(name, s, *means[s][k]) for k, name in enumerate(names) for s in sorted(means)]
+    return pd.DataFrame(rows, columns=["ranking", "speaker", "top", "share"])
 
 
 def chunk_mask(n: int, size: int) -> torch.Tensor:

@@ -346,3 +346,50 @@ def test_shipped_intent_model_split_at_the_cnn_features():
     features, head = A.feature_encoder_split(model)
     with torch.no_grad():
         _close(head(features(x)), model(x).logits, 1e-4)
+
+
+# --------------------------------------------------------------------------
+# slot_word_profile: the experiment behind notebook 07's comparison of methods
+
+
+def _command(uid, speaker, durations, slot_words, slot="object"):
+    """A stand-in utterance: words of the given durations, back to back, and the slot's word indices."""
+    from types import SimpleNamespace
+
+    ends = np.cumsum(durations)
+    words = [Interval(float(e - d), float(e), f"w{k}") for k, (d, e) in enumerate(zip(durations, ends))]
+    return SimpleNamespace(id=uid, speaker=speaker, words=words,
+                           labels={f"{slot}_words": " ".join(map(str, slot_words))})
+
+
+def test_slot_word_profile_scores_methods_and_controls_per_speaker():
+    utts = [_command("a1", "b", [0.1, 0.3, 0.2], [1]), _command("a2", "a", [0.4, 0.1, 0.1, 0.1], [2, 3]),
+            _command("a3", "b", [0.2, 0.1, 0.5], [0])]
+    scores = {"a1": [1.0, 3.0, -2.0], "a2": [2.0, 1.0, 1.0, -5.0], "a3": [-1.0, 0.5, 0.5]}
+    got = A.slot_word_profile({"m": lambda u: scores[u.id]}, utts, "object")
+    assert list(got.columns) == ["ranking", "speaker", "top", "share"]
+    assert list(zip(got.ranking, got.speaker)) == [("m", "a"), ("m", "b"), ("control: duration", "a"),
+                                                   ("control: duration", "b"), ("control: random", "a"),
+                                                   ("control: random", "b")]
+    # speaker a (one command): top word 0 is not a slot word; positive scores 2, 1, 1 -> slot share 1 / 4
+    # speaker b: a1 top = word 1 (slot), share 3 / 4; a3 top = word 1 (first maximum, not slot), share 0 / 1
+    # durations: a's longest word is 0 (not slot), slot share 0.2 / 0.7; b: a1's longest word 1 (slot), share 0.5,
+    # a3's longest word 2 (not slot), share 0.25; random: the fraction of slot words, 2 / 4 for a and 1 / 3 for b
+    np.testing.assert_allclose(got.top, [0.0, 0.5, 0.0, 0.5, 0.5, 1 / 3])
+    np.testing.assert_allclose(got.share, [0.25, 0.375, 0.2 / 0.7, 0.375, 0.5, 1 / 3])
+
+
+def test_slot_word_profile_reads_the_slot_it_is_given_and_refuses_bad_scores():
+    u = _command("c", "s", [0.1, 0.2], [0], slot="action")
+    u.labels["object_words"] = "1"
+    got = A.slot_word_profile({"m": lambda u: [1.0, 0.0]}, [u], "action")
+    assert got.loc[got.ranking == "m", "top"].item() == 1.0
+    assert got.loc[got.ranking == "control: duration", "top"].item() == 0.0
+    with pytest.raises(ValueError, match="one finite score per word"):
+        A.slot_word_profile({"m": lambda u: [1.0]}, [u], "action")
+    with pytest.raises(ValueError, match="no word of the slot"):
+        A.slot_word_profile({"m": lambda u: [1.0, 0.0]}, [u], "location")
+    with pytest.raises(ValueError, match="controls"):
+        A.slot_word_profile({"control: random": lambda u: [1.0, 0.0]}, [u], "action")
+    with pytest.raises(ValueError, match="No utterance"):
+        A.slot_word_profile({}, [], "action")

@@ -16,7 +16,7 @@ COURSE = Path(__file__).parents[1] / "autograder"
 MAX_CORE_WORDS = 3000
 
 #: Notebooks whose exercise-design pass is not done yet; each leaves this set when it passes the checks below.
-PENDING = {"07_feature_attribution"}
+PENDING: set[str] = set()
 
 RATED = "**Difficulty** ●●○○○ · **Importance** ●●●●○ · **Time box:** up to 15 minutes"
 

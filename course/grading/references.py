@@ -73,6 +73,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
                           "captum.attr._core.feature_ablation.FeatureAblation.attribute"),
         "comprehensiveness": ("course.attribution.comprehensiveness", "course.attribution._removal_inputs"),
         "sufficiency": ("course.attribution.sufficiency", "course.attribution._removal_inputs"),
+        "slot_word_profile": ("course.attribution.slot_word_profile",),
     },
     "08_outlook": {
         "speaker_bootstrap_ci": ("course.stats.speaker_bootstrap_ci",),
