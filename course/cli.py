@@ -117,7 +117,11 @@ def _models_layerwise(args: argparse.Namespace) -> int:
     print(L.summary(table).round(3).to_string(index=False))
     print()
     print(record["finding"])
-    L.save_record(record, json_path=args.json, plot_path=args.plot, into_cards=args.record)
+    written = L.save_record(record, json_path=args.json, plot_path=args.plot, beside_models=args.record)
+    if written:
+        from course.training import rewrite_cards
+
+        rewrite_cards(written)
     return 0
 
 

@@ -290,11 +290,12 @@ def to_record(table: pd.DataFrame) -> dict:
 
 
 def save_record(record: dict, json_path: str | Path | None = None, plot_path: str | Path | None = None,
-                into_cards: bool = False, shipped_dir: str | Path | None = None) -> None:
-    """Write a record as JSON, as a figure (:func:`plot`), and beside both HuBERT models, whose cards then show it.
+                beside_models: bool = False, shipped_dir: str | Path | None = None) -> list[Path]:
+    """Write a record as JSON, as a figure (:func:`plot`), and beside both HuBERT models.
 
-    With ``into_cards`` the record goes to ``<shipped_dir>/<name>/layerwise.json`` (default: the shipped models),
-    where :func:`recorded` reads it, and each model card is rewritten.
+    With ``beside_models`` the record goes to ``<shipped_dir>/<name>/layerwise.json`` (default: the shipped
+    models), where :func:`recorded` reads it; the model cards that quote it are rewritten by the training tooling
+    (``speech-course models layerwise --record`` does both). Returns the model folders written to.
     """
     import json
 
@@ -304,14 +305,24 @@ def save_record(record: dict, json_path: str | Path | None = None, plot_path: st
     if plot_path:
         plot(pd.DataFrame(record["table"]), path=plot_path)
         print(f"figure: {plot_path}")
-    if into_cards:
-        from course.training import write_model_card
-
+    written = []
+    if beside_models:
         for name in ("tiny-hubert", "tiny-hubert-ctc"):
             out = Path(shipped_dir or SHIPPED_DIR) / name
             (out / "layerwise.json").write_text(text)
-            write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
-            print(f"recorded in {out / 'README.md'}")
+            written.append(out)
+    return written
+
+
+def card_section(record: dict) -> str:
+    """Markdown for a model card from a ``layerwise.json`` record (written by ``speech-course models layerwise``)."""
+    settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
+    return (f"{record['finding']}\n\nMeasured with `speech-course models layerwise` ({settings}); "
+            "probe = frame-level linear phone probe trained on training speakers, tested on held-out speakers; "
+            "ABX = phone ABX error on held-out speakers; cka_mfcc = linear CKA with 39-d MFCC frames; "
+            "cka_base = linear CKA of a fine-tuned model's layer with the same layer of the model it started from "
+            "(tiny-hubert-ctc vs tiny-hubert).\n\n"
+            + to_markdown(pd.DataFrame(record["table"])) + "\n")
 
 
 def recorded(name: str = "tiny-hubert") -> pd.DataFrame:

@@ -47,6 +47,7 @@ from course.models import SHIPPED, SHIPPED_DIR, load_model, resolve
 from course.sentences import INTENTS, SLOT_VALUES, SLOTS, intent_name
 from course.features import mfcc_deltas
 from course.frames import frame_labels
+from course.layerwise import card_section
 from course.metrics import error_rate
 from course.textgrid import Interval
 
@@ -1180,6 +1181,13 @@ _RECIPES = {
 }
 
 
+def rewrite_cards(folders: list[Path]) -> None:
+    """Rewrite the model card of every shipped model folder (for example after a new layer-wise record)."""
+    for out in folders:
+        write_model_card(out.name, out, json.loads((out / "metrics.json").read_text()))
+        print(f"recorded in {out / 'README.md'}")
+
+
 def write_model_card(name: str, out: Path, metrics: dict) -> None:
     """Write ``README.md`` beside the weights: architecture, data, recipe, time and metrics."""
     from transformers import AutoConfig
@@ -1210,7 +1218,7 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
               "Meets all its targets." if TARGETS.get(name) else "This model has no target; measured values:")
     layerwise = ""
     if (out / "layerwise.json").is_file():
-        layerwise = "\n## Layer-wise analysis\n\n" + layerwise_card_section(json.loads((out / "layerwise.json").read_text()))
+        layerwise = "\n## Layer-wise analysis\n\n" + card_section(json.loads((out / "layerwise.json").read_text()))
     text = f"""# {name}
 
 {intro}
@@ -1293,21 +1301,6 @@ def _cue_section(metrics: dict) -> str:
             f"of the same loudness, to {metrics['homophone_accuracy_cue_noise']}. Chance is at most 0.5 (the "
             "accuracy also counts a transcript with neither spelling as wrong), so a value near or below 0.5 means "
             "the model spells the homophone from the cue, as the corpus intends.\n")
-
-
-def layerwise_card_section(record: dict) -> str:
-    """Markdown for a model card from a ``layerwise.json`` record (written by ``speech-course models layerwise``)."""
-    import pandas as pd
-
-    from course.layerwise import to_markdown
-
-    settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
-    return (f"{record['finding']}\n\nMeasured with `speech-course models layerwise` ({settings}); "
-            "probe = frame-level linear phone probe trained on training speakers, tested on held-out speakers; "
-            "ABX = phone ABX error on held-out speakers; cka_mfcc = linear CKA with 39-d MFCC frames; "
-            "cka_base = linear CKA of a fine-tuned model's layer with the same layer of the model it started from "
-            "(tiny-hubert-ctc vs tiny-hubert).\n\n"
-            + to_markdown(pd.DataFrame(record["table"])) + "\n")
 
 
 def _spread(name: str, values: dict[str, float]) -> dict:

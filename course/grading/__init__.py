@@ -12,6 +12,7 @@ One module per concern (see ``docs/grading.md`` for the workflow):
 - :mod:`course.grading.execute`     nbgrader's execution step, hardened (working directory, output caps, events)
 - :mod:`course.grading.nbconfig`    the nbgrader configuration that puts the pieces together
 - :mod:`course.grading.submissions` finding and checking submitted notebooks (folder or zip)
+- :mod:`course.grading.results`     what grading reports: statuses, test outcomes, a job's result
 - :mod:`course.grading.job`         grading one submission in its own process and scratch course
 - :mod:`course.grading.feedback`    test outcomes and feedback without hidden test code
 - :mod:`course.grading.grade`       ``speech-course grade``: a class, in parallel, into grades.csv

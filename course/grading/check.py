@@ -13,9 +13,10 @@ from pathlib import Path
 
 from course.grading.assignments import prepare_assignment
 from course.grading.grade import course_cache, run_submission
-from course.grading.job import GRADED, STATUSES, JobResult, not_graded
+from course.grading.job import not_graded
 from course.grading.layout import assignment_ids, check_course_dir, source_notebook
 from course.grading.notebooks import nbgrader_meta, read_notebook
+from course.grading.results import GRADED, STATUSES, JobResult
 from course.grading.sandbox import Limits, resolve_mode
 from course.grading.submissions import Submission, check_notebook
 

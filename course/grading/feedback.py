@@ -27,6 +27,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from course.grading.notebooks import graded_cells, leaks, nbgrader_meta, redact, split_hidden
+from course.grading.results import TestOutcome
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: Longest message kept per test or error.
@@ -59,11 +60,10 @@ def _message(cell: NotebookNode | None, hidden: list[str]) -> str:
 
 
 def outcomes(nb: NotebookNode, grades: dict, source: NotebookNode, hidden: list[str]) -> list:
-    """One :class:`~course.grading.job.TestOutcome` per test cell of the assignment, in order.
+    """One :class:`~course.grading.results.TestOutcome` per test cell of the assignment, in order.
 
     Free-response answer cells are not outcomes: the instructor grades them (``JobResult.manual_points``).
     """
-    from course.grading.job import TestOutcome
 
     by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
     result = []
@@ -80,7 +80,6 @@ def outcomes(nb: NotebookNode, grades: dict, source: NotebookNode, hidden: list[
 
 def unrun_outcomes(source: NotebookNode, status: str) -> list:
     """Every graded cell of the assignment as failed, because the notebook was not graded (``status``)."""
-    from course.grading.job import TestOutcome
 
     return [TestOutcome(c.grade_id, 0.0, c.points, False, bool(c.hidden), f"not run: {status}")
             for c in graded_cells(source) if c.kind == "test"]

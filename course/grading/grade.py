@@ -40,9 +40,10 @@ from typing import Callable
 
 from course.grading.assignments import PreparedAssignment, nbgrader_api, prepare_assignment
 from course.grading.feedback import status_page
-from course.grading.job import JobResult, JobSpec, not_graded, setup_job
+from course.grading.job import JobSpec, not_graded, setup_job
 from course.grading.layout import assignment_ids, check_course_dir, tools_on_path
 from course.grading.notebooks import withhold_lines
+from course.grading.results import JobResult
 from course.grading.sandbox import Limits, resolve_mode
 from course.grading.submissions import Submission, collect, extract_zip
 

@@ -118,7 +118,7 @@ def find_notebook(submission: Path, assignment: str) -> Path | None:
 
 def results_json(result, assignment: str) -> dict:  # noqa: ANN001 - JobResult
     """Gradescope's ``results.json`` for a graded notebook (test messages only, never test code)."""
-    from course.grading.job import STATUSES
+    from course.grading.results import STATUSES
 
     tests = [{"name": t.name + (" (includes hidden tests)" if t.hidden else ""), "score": t.points,
               "max_score": t.max_points, "output": t.message or ("passed" if t.passed else "failed"),

@@ -22,27 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from course.grading.sandbox import Limits
+from course.grading.feedback import outcomes, redact_notebook, safe_feedback, unrun_outcomes
 from course.grading.layout import copy_data_files
-
-#: Statuses a graded row can have, with what they mean (docs/grading.md has the same table).
-STATUSES = {
-    "ok": "graded; every cell ran (failed tests simply earn no points)",
-    "timeout": "graded; a cell ran past the per-cell timeout and was interrupted, the others ran",
-    "memory_limit": "graded; student code hit the memory cap (MemoryError), the other cells ran",
-    "notebook_timeout": "not graded: the notebook could not finish in time (a cell ignored the interrupt after the "
-                        "per-cell timeout, or the whole notebook ran past the per-notebook limit)",
-    "kernel_died": "not graded: the kernel stopped (exit(), os._exit(), a crash or a kill) before the end",
-    "missing": "no notebook was submitted for this assignment",
-    "wrong_filename": "a notebook was submitted under another name; rename it and resubmit",
-    "invalid_notebook": "the file is not a readable Jupyter notebook (bad JSON, wrong format, too large, a link)",
-    "invalid_student_id": "the student folder's name cannot be used as a student id",
-    "grader_error": "nbgrader failed for another reason; see the log in OUT/logs",
-}
-
-#: Statuses whose score comes from an executed notebook.
-GRADED = ("ok", "timeout", "memory_limit")
-
+from course.grading.results import JobResult
+from course.grading.sandbox import Limits
 
 @dataclass
 class JobSpec:
@@ -74,41 +57,6 @@ class JobSpec:
     @property
     def feedback(self) -> Path:
         return self.root / "feedback" / self.student / self.assignment / f"{self.assignment}.html"
-
-
-@dataclass
-class TestOutcome:
-    """One graded cell of one submission."""
-
-    name: str
-    points: float
-    max_points: float
-    passed: bool
-    hidden: bool
-    message: str = ""
-
-
-@dataclass
-class JobResult:
-    """What a job reports (``result.json``)."""
-
-    status: str
-    detail: str
-    score: float
-    max_score: float
-    tests: list[TestOutcome] = field(default_factory=list)
-    grades: dict[str, float | None] = field(default_factory=dict)
-    #: Points of free-response answers, left to the instructor (not in ``score`` or ``max_score``).
-    manual_points: float = 0.0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> "JobResult":
-        data = json.loads(text)
-        data["tests"] = [TestOutcome(**t) for t in data.get("tests", [])]
-        return cls(**data)
 
 
 def setup_job(spec: JobSpec, submission: Path) -> Path:
@@ -184,7 +132,6 @@ def _autograde(api, spec: JobSpec, hidden: list[str]) -> tuple[bool, str]:  # no
 def _graded(api, spec: JobSpec, source, hidden: list[str], events: list[dict], grades: dict,  # noqa: ANN001
             score: float, max_score: float) -> JobResult:
     """Result and feedback page of a notebook nbgrader executed."""
-    from course.grading.feedback import outcomes, redact_notebook, safe_feedback
     from course.grading.layout import tools_on_path
     from course.grading.notebooks import graded_cells, points, read_notebook, write_notebook
 
@@ -219,7 +166,6 @@ def _not_graded(log: str, events: list[dict], source, max_score: float) -> JobRe
 
 def not_graded(status: str, detail: str, source, max_score: float) -> JobResult:  # noqa: ANN001 - NotebookNode
     """A zero-score result in which every test is reported as not run."""
-    from course.grading.feedback import unrun_outcomes
 
     from course.grading.notebooks import graded_cells, points
 

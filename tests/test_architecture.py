@@ -1,0 +1,129 @@
+"""The package's architecture, checked from its source: no import cycles, imports inside functions only with a reason.
+
+The import graph counts every import, at the top of a module or inside a function: an import hidden in a function
+still makes two modules depend on each other, it only postpones the failure to the first call. See
+docs/architecture.md for the layers and the conventions.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "course"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(package: str = PACKAGE) -> dict[str, Path]:
+    """Every module of ``package``, by dotted name."""
+    return {_module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def _targets(node: ast.Import | ast.ImportFrom, current: str, is_package: bool, known: set[str]) -> list[str]:
+    """The modules of ``known`` that an import statement of module ``current`` loads."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:  # relative: from the current package, one level up per extra dot
+            package = current.split(".") if is_package else current.split(".")[:-1]
+            package = package[:len(package) - (node.level - 1)]
+            base = ".".join([*package, base] if base else package)
+        names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+    found = []
+    for name in names:
+        while name and name not in known:  # `from course.grading import job` names a module, `import x.y` a parent
+            name = name.rpartition(".")[0]
+        if name and name != current:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def import_graph(package: str = PACKAGE) -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
+    """``(edges, inside_functions)``: module -> the package's modules it imports anywhere, and every import statement
+    inside a function as ``(module, line, statement)``."""
+    mods = modules(package)
+    known = set(mods)
+    edges: dict[str, set[str]] = defaultdict(set)
+    inside: list[tuple[str, int, str]] = []
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        is_package = path.name == "__init__.py"
+
+        def visit(node: ast.AST, in_function: bool) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.Import, ast.ImportFrom)):
+                    edges[name].update(_targets(child, name, is_package, known))
+                    if in_function:
+                        inside.append((name, child.lineno, ast.unparse(child)))
+                visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+        visit(tree, False)
+    return dict(edges), inside
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def strongconnect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(set(edges) | {w for ws in edges.values() for w in ws}):
+        if v not in index:
+            strongconnect(v)
+    return sorted(found)
+
+
+def test_the_cycle_finder_finds_a_cycle_hidden_in_a_function():
+    """The check of the check: two modules that import each other, one of them inside a function, and a chain."""
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(edges) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+    tree = ast.parse("import os\n\ndef f():\n    from course.grading import job\n")
+    (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert _targets(node, "course.grading.feedback", False, {"course.grading.job", "course.grading"}) == \
+        ["course.grading.job", "course.grading"]
+    rel = ast.parse("from .job import JobResult").body[0]
+    assert _targets(rel, "course.grading.feedback", False, {"course.grading.job"}) == ["course.grading.job"]
+
+
+@pytest.mark.parametrize("package", [PACKAGE])
+def test_the_package_has_no_import_cycle(package):
+    edges, _ = import_graph(package)
+    assert edges, "no import found: is the package where this test looks for it?"
+    found = cycles(edges)
+    assert not found, ("import cycles (imports inside functions count): "
+                       + "; ".join(" <-> ".join(c) for c in found))
