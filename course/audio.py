@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from course.errors import CourseError
+
 #: Sample rate of every model and of the course corpus.
 SAMPLE_RATE = 16_000
 
 
-class AudioError(ValueError):
+class AudioError(CourseError, ValueError):
     """Audio that a model cannot take as it is."""
 
 

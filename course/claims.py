@@ -24,8 +24,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.errors import CourseError
 
-class ClaimError(AssertionError):
+
+class ClaimError(CourseError, AssertionError):
     """A sentence of the course's text does not hold on the outputs, or is not in the text it claims to check."""
 
 

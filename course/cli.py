@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from course.errors import CourseError
+
 
 def _corpus_build(args: argparse.Namespace) -> int:
     from course.corpus import build_corpus
@@ -271,16 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``speech-course`` console script."""
-    from course.audio import AudioError
-    from course.corpus import CorpusError
-    from course.models import ModelNotAvailableError
-    from course.synth import SynthesisError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CorpusError, AudioError, SynthesisError, ModelNotAvailableError, ValueError, FileNotFoundError) as exc:
+    # CourseError: everything the course reports on purpose (course.errors); ValueError: an argument out of range,
+    # which the library functions reject as their docstrings say; FileNotFoundError: a path given that is not there
+    except (CourseError, ValueError, FileNotFoundError) as exc:
         print(f"speech-course: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

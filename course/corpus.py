@@ -35,6 +35,7 @@ import numpy as np
 
 from course import sentences as S
 from course.audio import SAMPLE_RATE, load_audio, resample, write_wav
+from course.errors import CourseError
 from course.synth import synthesize
 from course.textgrid import Interval, read_textgrid, write_textgrid
 
@@ -141,7 +142,7 @@ MANIFEST_COLUMNS = (
 MANIFEST_COLUMNS_V2 = MANIFEST_COLUMNS + ("key", "cue_position", "pair_id")
 
 
-class CorpusError(RuntimeError):
+class CorpusError(CourseError, RuntimeError):
     """A corpus directory is missing, incomplete or inconsistent."""
 
 

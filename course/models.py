@@ -32,6 +32,8 @@ from pathlib import Path
 
 import torch
 
+from course.errors import CourseError
+
 #: Directory holding the shipped checkpoints (package data).
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
@@ -49,7 +51,7 @@ SHIPPED = {
 HUB_EXAMPLES = ("facebook/wav2vec2-base-960h", "facebook/hubert-large-ls960-ft", "openai/whisper-tiny")
 
 
-class ModelNotAvailableError(OSError):
+class ModelNotAvailableError(CourseError, OSError):
     """A model name that is neither shipped, nor a local directory, nor reachable on the hub."""
 
 

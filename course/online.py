@@ -25,17 +25,18 @@ import numpy as np
 
 from course.audio import SAMPLE_RATE, check_waveform, resample, to_mono
 from course.corpus import Utterance
+from course.errors import CourseError
 from course.textgrid import Interval
 
 #: A small LibriSpeech sample on the hub (73 utterances), good for a first look.
 DEFAULT_DATASET = "hf-internal-testing/librispeech_asr_dummy"
 
 
-class OfflineError(RuntimeError):
+class OfflineError(CourseError, RuntimeError):
     """A dataset or model could not be fetched from the Hugging Face hub."""
 
 
-class AlignmentError(RuntimeError):
+class AlignmentError(CourseError, RuntimeError):
     """Forced alignment failed for an utterance."""
 
 

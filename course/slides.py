@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from course.errors import CourseError
+
 #: The repository's slides folder (sources, theme, vendored reveal.js).
 SLIDES_DIR = Path(__file__).resolve().parent.parent / "slides"
 #: Where ``slides build`` writes by default (git-ignored).
@@ -64,7 +66,7 @@ _FENCE_RE = re.compile(r"^(```|~~~)")
 _NUM_RE = re.compile(r"\{\{\s*([A-Za-z_]\w*)((?:\.[\w\-]+)+)\s*(?::\s*([^}]*?))?\s*\}\}")
 
 
-class SlidesError(RuntimeError):
+class SlidesError(CourseError, RuntimeError):
     """A deck source, a figure or the PDF printer is not usable; the message says what to fix."""
 
 
@@ -72,7 +74,7 @@ class SlideClaimError(SlidesError):
     """A sentence of a deck no longer holds on the recorded numbers, or a claims file does not match its deck."""
 
 
-class MissingNumber(LookupError):
+class MissingNumber(CourseError, LookupError):
     """A claim asked for a number the figure cache does not have (a placeholder group)."""
 
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from course.errors import CourseError
 from course.textgrid import Interval
 
 #: Native sample rate of eSpeak NG's voices.
@@ -46,7 +47,7 @@ _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _ALLOWED_TEXT = re.compile(r"^[a-z' ]+$")
 
 
-class SynthesisError(RuntimeError):
+class SynthesisError(CourseError, RuntimeError):
     """eSpeak NG could not synthesise or align an utterance."""
 
 

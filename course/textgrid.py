@@ -14,6 +14,8 @@ from typing import NamedTuple, Sequence
 
 from praatio import textgrid as _tg
 
+from course.errors import CourseError
+
 
 class Interval(NamedTuple):
     """A labelled time span ``[start, end)`` in seconds."""
@@ -27,7 +29,7 @@ class Interval(NamedTuple):
         return self.end - self.start
 
 
-class TextGridError(ValueError):
+class TextGridError(CourseError, ValueError):
     """A TextGrid file is missing, unreadable or lacks the expected tiers."""
 
 

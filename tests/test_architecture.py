@@ -127,3 +127,21 @@ def test_the_package_has_no_import_cycle(package):
     found = cycles(edges)
     assert not found, ("import cycles (imports inside functions count): "
                        + "; ".join(" <-> ".join(c) for c in found))
+
+
+def test_every_exception_class_of_the_package_derives_from_course_error():
+    """So that the command line catches them once (course.cli.main) and a caller can catch everything the course
+    reports with ``except CourseError``."""
+    from course.errors import CourseError  # noqa: F401  (the base must exist)
+
+    exceptions = {"Exception", "BaseException", "ValueError", "RuntimeError", "OSError", "AssertionError",
+                  "LookupError", "KeyError", "TypeError"}
+    missing = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
+            if bases & exceptions and "CourseError" not in bases and node.name != "CourseError":
+                missing.append(f"{name}.{node.name}({', '.join(sorted(bases))})")
+    assert not missing, f"exception classes without CourseError among their bases: {missing}"

@@ -68,3 +68,27 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert main(["corpus", "build", "--out", str(tmp_path / "small"), "--size", "2", "--version", "1", "--quiet"]) == 2
     assert "at least 14" in capsys.readouterr().err
+
+
+def test_every_error_the_course_raises_on_purpose_is_a_message(monkeypatch, capsys):
+    """A claim that no longer holds, a usage error and an offline hub id all end as one line, not a traceback."""
+    import course.grading.build
+    from course.claims import ClaimError
+    from course.online import OfflineError
+
+    def failing_build(*args, **kwargs):
+        raise ClaimError("07_feature_attribution: 1 sentence no longer holds: 'shares 0.76 and 0.96' (now 0.70)")
+
+    monkeypatch.setattr(course.grading.build, "build", failing_build)
+    assert main(["build", "--assignment", "07_feature_attribution"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("speech-course: error: 07_feature_attribution: 1 sentence") and "Traceback" not in err
+    assert main(["build", "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+
+    def offline(*args, **kwargs):
+        raise OfflineError("the hub cannot be reached; use a shipped model")
+
+    monkeypatch.setattr(course.grading.build, "build", offline)
+    assert main(["build"]) == 2
+    assert "the hub cannot be reached" in capsys.readouterr().err

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from course.errors import CourseError
 from course.grading.layout import source_notebook, tools_on_path
 from course.grading.nbconfig import COURSE_ID
 from course.grading.notebooks import GradedCell, graded_cells, hidden_lines, points, read_notebook
 
 
-class GradingError(ValueError):
+class GradingError(CourseError, ValueError):
     """nbgrader rejected a course source notebook (bad input to the build, not a student's fault)."""
 
 

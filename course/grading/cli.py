@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from course.errors import UsageError
 from course.grading.sandbox import MODES, Limits, parse_size
 
 
 def _limits(args: argparse.Namespace) -> Limits:
     if args.cell_timeout <= 0 or args.notebook_timeout <= 0:
-        raise ValueError("Timeouts must be positive.")
+        raise UsageError("Timeouts must be positive.")
     return Limits(memory_bytes=parse_size(args.memory), cell_timeout=args.cell_timeout,
                   notebook_timeout=args.notebook_timeout)
 
@@ -28,7 +29,7 @@ def _build(args: argparse.Namespace) -> int:
     course_dir = _course_dir(args)
     repo = args.repo or Path(course_dir).resolve().parent
     if args.workers < 1:
-        raise ValueError("--workers must be at least 1.")
+        raise UsageError("--workers must be at least 1.")
     result = build(course_dir, Path(repo), args.assignment or None, check=args.check, execute=not args.no_execute,
                    workers=args.workers)
     if result.peak_rss_kb:
@@ -53,7 +54,7 @@ def _refuse_learner_release(course_dir: Path, what: str) -> None:
     from course.grading.release import is_learner_release
 
     if is_learner_release(course_dir):
-        raise ValueError(f"{course_dir} is the self-check course directory of a learner release (visible tests "
+        raise UsageError(f"{course_dir} is the self-check course directory of a learner release (visible tests "
                          f"only): {what} from the full course repository, or pass its autograder/ as --course-dir.")
 
 
@@ -63,7 +64,7 @@ def _grade(args: argparse.Namespace) -> int:
     _refuse_learner_release(_course_dir(args), "grade a class")
 
     if args.workers is not None and args.workers < 1:
-        raise ValueError("--workers must be at least 1.")
+        raise UsageError("--workers must be at least 1.")
     workers = args.workers or default_workers()
     options = GradeOptions(course_dir=_course_dir(args), limits=_limits(args), workers=workers,
                            sandbox=args.sandbox, students=tuple(args.student or ()),

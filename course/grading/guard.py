@@ -34,13 +34,14 @@ import threading
 from types import CodeType, FrameType
 from typing import Any, Callable
 
+from course.errors import CourseError
 from course.grading.references import graded_names, reference_functions
 
 _WRAPPED = "__own_work_inner__"
 _state = threading.local()
 
 
-class DelegationError(AssertionError):
+class DelegationError(CourseError, AssertionError):
     """The learner's function called the course's implementation of a graded function."""
 
 

@@ -57,13 +57,14 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from course.errors import CourseError
 from course.grading.layout import ASSIGNMENT_RE
 from course.grading.notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, nbgrader_meta,
                                       notebook_text, read_notebook, strip_markers)
 from course.grading.sandbox import Limits
 
 
-class ReleaseError(ValueError):
+class ReleaseError(CourseError, ValueError):
     """The release cannot be written as asked (a ValueError: ``speech-course`` prints it as a message)."""
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from course.errors import CourseError
+
 #: Sandbox modes accepted by :func:`resolve_mode`.
 MODES = ("auto", "bwrap", "none")
 
@@ -38,7 +40,7 @@ FALLBACK_WARNING = (
 )
 
 
-class SandboxError(ValueError):
+class SandboxError(CourseError, ValueError):
     """The requested sandbox cannot be used here (a ValueError: the option does not fit this machine)."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from course.errors import CourseError
 from course.grading.layout import ASSIGNMENT_RE, STUDENT_RE
 
 #: Largest notebook accepted (larger files are ``invalid_notebook``).
@@ -28,7 +29,7 @@ MAX_ZIP_FILES = 100_000
 _IGNORED = ("__MACOSX", ".ipynb_checkpoints")
 
 
-class SubmissionError(ValueError):
+class SubmissionError(CourseError, ValueError):
     """The submissions folder or zip cannot be used at all."""
 
 
