@@ -5,7 +5,7 @@ name with :func:`benchmark`. It compares one method of ``course`` with its
 reference on the same inputs, in the same process, and yields one
 :class:`Row` per case: the maximum absolute difference of the results, the
 seconds each side took (the minimum over interleaved repeats, so that both
-sides meet the same load) and a goal when the issue states one.
+sides meet the same load) and a goal where docs/benchmarks.md states one.
 
 Extension point for new methods: put the reference implementation in
 ``benchmarks/references/`` (or call the reference library), write the
@@ -67,7 +67,7 @@ class Row:
     reference : str
         What the reference is.
     goal : str
-        The issue's goal for this case ("" if none).
+        The goal for this case (docs/benchmarks.md) ("" if none).
     met : bool or None
         Whether the goal is met (None: no goal, or not decidable here).
     tol : float or None

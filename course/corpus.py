@@ -668,14 +668,6 @@ class Corpus:
             babble += other / (np.sqrt(np.mean(other ** 2)) + 1e-12)
         return mix_at_snr(wave, babble, snr_db)
 
-    def phone_inventory(self) -> list[str]:
-        """All phone labels used in the corpus (reads every TextGrid)."""
-        phones: set[str] = set()
-        for utt_id in self.manifest.index:
-            phones.update(iv.label for iv in read_textgrid(self.root / f"{utt_id}.TextGrid", ("phones",))["phones"])
-        return sorted(phones)
-
-
 def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int = DEFAULT_SIZE,
                 seed: int = 0, version: int | None = CORPUS_VERSION) -> Corpus:
     """Load a corpus, building the default one on first use.

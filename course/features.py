@@ -61,10 +61,6 @@ class Representation:
         """Hidden states of one layer, shape (n_frames, dim)."""
         return self.hidden_states[index]
 
-    def frame_centres(self) -> np.ndarray:
-        """Centre time (seconds) of each frame."""
-        return (np.arange(self.n_frames) + 0.5) * self.frame_seconds
-
 
 def is_whisper(model) -> bool:  # noqa: ANN001
     return getattr(model.config, "model_type", "") == "whisper"

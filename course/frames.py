@@ -46,11 +46,6 @@ def time_to_frame(t: float, frame_seconds: float = FRAME_SECONDS) -> int:
     return int(math.floor(round(t / frame_seconds, _EPS_DIGITS)))
 
 
-def frame_to_time(n: int, frame_seconds: float = FRAME_SECONDS) -> float:
-    """Start time (seconds) of frame ``n``; its centre is half a frame later."""
-    return n * frame_seconds
-
-
 def segment_frames(
     start: float, end: float, n_frames: int | None = None, frame_seconds: float = FRAME_SECONDS
 ) -> range:

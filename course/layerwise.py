@@ -32,7 +32,7 @@ from course.probing import frame_dataset, train_probe
 from course.models import SHIPPED_DIR
 from course.similarity import feature_space_linear_cka
 
-#: The subjects of the issue's comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
+#: The subjects of the layer-wise comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
 #: (not a default subject) its trained convolutional front end under a random Transformer.
 DEFAULT_SUBJECTS = ("mfcc", "tiny-hubert@random", "tiny-hubert", "tiny-hubert-ctc", "tiny-w2v2-ctc")
 

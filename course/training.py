@@ -964,12 +964,12 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
 # --------------------------------------------------------------------------
 # Entry points
 
-#: The issue's targets per model: metric -> (comparison, threshold), on the held-out test speakers.
+#: The targets per model (docs/models.md): metric -> (comparison, threshold), on the held-out test speakers.
 TARGETS = {
     "tiny-w2v2-ctc": {"phone_error_rate": ("<=", 0.05)},
     "tiny-whisper": {"word_error_rate": ("<=", 0.05), "homophone_accuracy": (">=", 0.95)},
     "tiny-w2v2-intent": {"intent_accuracy": (">=", 0.98)},  # corpus v2: every slot's accuracy too
-    "tiny-hubert": {},  # self-supervised: no target; its layer-wise profile is the point (issue 10)
+    "tiny-hubert": {},  # self-supervised: no target; its layer-wise profile is the point (course.layerwise)
     "tiny-hubert-ctc": {},  # phone error rate reported, no target
     "tiny-w2v2-ctc-noalign": {},  # a control: phone error rate reported, no target (see its recipe)
 }

@@ -132,7 +132,9 @@ def test_the_package_has_no_import_cycle(package):
 def test_every_exception_class_of_the_package_derives_from_course_error():
     """So that the command line catches them once (course.cli.main) and a caller can catch everything the course
     reports with ``except CourseError``."""
-    from course.errors import CourseError  # noqa: F401  (the base must exist)
+    from course.errors import CourseError
+
+    assert issubclass(CourseError, Exception)
 
     exceptions = {"Exception", "BaseException", "ValueError", "RuntimeError", "OSError", "AssertionError",
                   "LookupError", "KeyError", "TypeError"}
@@ -145,3 +147,39 @@ def test_every_exception_class_of_the_package_derives_from_course_error():
             if bases & exceptions and "CourseError" not in bases and node.name != "CourseError":
                 missing.append(f"{name}.{node.name}({', '.join(sorted(bases))})")
     assert not missing, f"exception classes without CourseError among their bases: {missing}"
+
+
+#: The package's layers, from the bottom up (course/__init__.py lists the same; docs/architecture.md draws them):
+#: a module may import its own layer and the layers before it, never a later one.
+LAYERS = [
+    ["course", "course.errors"],
+    ["course.audio", "course.textgrid", "course.synth", "course.sentences", "course.corpus", "course.online",
+     "course.frames"],
+    ["course.models", "course.features"],
+    ["course.stats", "course.metrics", "course.probing", "course.similarity", "course.lenses", "course.abx",
+     "course.context_mixing", "course.attribution"],
+    ["course.layerwise", "course.claims"],
+    ["course.grading"],
+    ["course.training", "course.slides", "course.slidefigures", "course.bench"],
+    ["course.doctor", "course.cli", "course.__main__"],
+]
+
+
+def layer_of(module: str) -> int:
+    """The index in :data:`LAYERS` of a module (a subpackage's modules share its layer)."""
+    for index, members in enumerate(LAYERS):
+        if any(module == m or (m != "course" and module.startswith(m + ".")) for m in members):
+            return index
+    raise KeyError(f"{module} is in no layer of tests/test_architecture.py: add it to LAYERS and course/__init__.py")
+
+
+def test_every_module_has_a_layer_and_imports_only_downwards():
+    edges, _ = import_graph()
+    for module in modules():
+        layer_of(module)
+    upward = [f"{a} -> {b}" for a, targets in sorted(edges.items()) for b in sorted(targets)
+              if layer_of(b) > layer_of(a)]
+    assert not upward, f"imports from a lower layer into a higher one: {upward}"
+    assert layer_of("course.grading.job") == layer_of("course.grading")
+    with pytest.raises(KeyError, match="no layer"):
+        layer_of("course.nowhere")

@@ -1,4 +1,4 @@
-"""Exercise design (issue 19): every exercise rated, time-boxed and hinted; core paths short; estimates honest."""
+"""Exercise design: every exercise rated, time-boxed and hinted; core paths short; estimates honest."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ DELEGATIONS = {
                     "    th.start(); th.join()\n    return out[0] if out else int(t / 0.02)"),
     "removes the check": ("import sys\ndef time_to_frame(t):\n    sys.settrace(None)\n"
                           "    return reference.time_to_frame(t)"),
-    "a course caller": ("from course.frames import frame_to_time\nimport course.frames\n"
+    "a course caller": ("from course.frames import FRAME_SECONDS\nimport course.frames\n"
                         "def time_to_frame(t):\n    return course.frames.segment_frames(t, t + 1e-4).start"),
 }
 

@@ -1,4 +1,4 @@
-"""The layer-wise comparison (issue 10) and the self-supervised training helpers it relies on."""
+"""The layer-wise comparison and the self-supervised training helpers it relies on."""
 
 from __future__ import annotations
 

@@ -56,8 +56,8 @@ def test_loads_with_plain_transformers_without_course(name):
 
 def test_models_fit_the_size_budget():
     size = lambda names: sum(f.stat().st_size for name in names for f in (SHIPPED_DIR / name).iterdir())  # noqa: E731
-    issue3 = size(["tiny-w2v2-ctc", "tiny-whisper", "tiny-w2v2-intent"])
-    assert issue3 <= 25 * 1024 * 1024, f"{issue3 / 1e6:.1f} MB"  # the three task models' budget
+    task_models = size(["tiny-w2v2-ctc", "tiny-whisper", "tiny-w2v2-intent"])
+    assert task_models <= 25 * 1024 * 1024, f"{task_models / 1e6:.1f} MB"  # the three task models' budget
     assert size(SHIPPED) <= 45 * 1024 * 1024, f"{size(SHIPPED) / 1e6:.1f} MB"
     for name in SHIPPED:
         assert (SHIPPED_DIR / name / "README.md").is_file(), f"{name} has no model card"
