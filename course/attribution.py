@@ -36,6 +36,7 @@ import pandas as pd
 import torch
 
 from course.frames import segment_frames, starts_after_end
+from course.stats import average_ranks
 
 #: Integration rules of :func:`integrated_gradients` (captum's names).
 IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -791,14 +792,12 @@ def rank_correlation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor)
     The statistic of the model-randomisation test (Adebayo et al. 2018): attributions of a trained and a
     randomised model should *not* be rank-correlated. NaN when either map is constant.
     """
-    from scipy.stats import rankdata
-
     a = a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)
     b = b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b)
     a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"The maps differ in size: {a.size} and {b.size}.")
-    ra, rb = rankdata(a) - (a.size + 1) / 2, rankdata(b) - (b.size + 1) / 2
+    ra, rb = average_ranks(a) - (a.size + 1) / 2, average_ranks(b) - (b.size + 1) / 2
     den = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return float(ra @ rb / den) if den > 0 else float("nan")
 

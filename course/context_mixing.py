@@ -46,6 +46,8 @@ import numpy as np
 import torch
 
 from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
+from course.models import encoder as encoder_of
+from course.models import is_whisper, whisper_audio_frames
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -431,10 +433,6 @@ class LayerHandle(NamedTuple):
     module: torch.nn.Module | None = None
 
 
-def _is_whisper(model) -> bool:  # noqa: ANN001
-    return getattr(model.config, "model_type", "") == "whisper"
-
-
 def _check_index(index: int, n_layers: int) -> int:
     if not 1 <= int(index) <= n_layers:
         raise ValueError(f"Layer {index} does not exist: layers are numbered 1..{n_layers} "
@@ -453,8 +451,7 @@ def encoder_layer(model, index: int) -> LayerHandle:  # noqa: ANN001
     """
     from course.lenses import final_layer_norm
 
-    encoder = model.get_encoder() if _is_whisper(model) else model.base_model.encoder
-    layers = encoder.layers
+    layers = encoder_of(model).layers
     index = _check_index(index, len(layers))
     module = layers[index - 1]
     norm = final_layer_norm(model) if index == len(layers) else None
@@ -490,7 +487,7 @@ def decoder_layer(model, index: int, encoder_hidden_states) -> LayerHandle:  # n
         The encoder output the decoder cross-attends to (repeated along the
         batch axis as needed).
     """
-    if not _is_whisper(model):
+    if not is_whisper(model):
         raise ValueError(f"decoder_layer needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
     decoder = model.get_decoder()
     index = _check_index(index, len(decoder.layers))
@@ -544,10 +541,10 @@ def run_encoder(model, processor, waveform: np.ndarray) -> EncoderRun:  # noqa: 
 
     wave = check_waveform(waveform, SAMPLE_RATE)
     fe = getattr(processor, "feature_extractor", processor)
-    if _is_whisper(model):
+    if is_whisper(model):
         inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
         out = model.get_encoder()(inputs, output_hidden_states=True, output_attentions=True)
-        n = min(out.hidden_states[0].shape[1], -(-len(wave) // (2 * fe.hop_length)))
+        n = whisper_audio_frames(len(wave), fe.hop_length, out.hidden_states[0].shape[1])
     else:
         inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_values
         out = model.base_model(inputs, output_hidden_states=True, output_attentions=True)

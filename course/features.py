@@ -27,6 +27,7 @@ import torch
 
 from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, num_frames
+from course.models import is_whisper, whisper_audio_frames
 
 
 @dataclass
@@ -62,10 +63,6 @@ class Representation:
         return self.hidden_states[index]
 
 
-def is_whisper(model) -> bool:  # noqa: ANN001
-    return getattr(model.config, "model_type", "") == "whisper"
-
-
 def _waveforms(items: Sequence) -> tuple[list[str], list[np.ndarray]]:
     ids, waves = [], []
     for i, item in enumerate(items):
@@ -98,7 +95,7 @@ def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = Fal
         inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, return_tensors="pt")
         out = model.get_encoder()(inputs.input_features, output_hidden_states=True, output_attentions=attentions)
         n_pos = out.hidden_states[0].shape[1]
-        valid = [min(n_pos, -(-n // (2 * fe.hop_length))) for n in lengths]
+        valid = [whisper_audio_frames(n, fe.hop_length, n_pos) for n in lengths]
     else:
         inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True,
                     return_tensors="pt")

@@ -44,8 +44,9 @@ import numpy as np
 import torch
 
 from course.audio import SAMPLE_RATE
-from course.features import Representation, _waveforms, is_whisper
+from course.features import Representation, _waveforms
 from course.metrics import edit_distance, error_rate
+from course.models import encoder, is_whisper
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,13 +93,9 @@ def is_pre_ln(model) -> bool:  # noqa: ANN001
     return bool(flag)
 
 
-def _encoder(model):  # noqa: ANN001, ANN202
-    return model.get_encoder() if is_whisper(model) else model.base_model.encoder
-
-
 def final_layer_norm(model) -> torch.nn.Module | None:  # noqa: ANN001
     """The encoder's final layer norm of a pre-LN model; None for a post-LN model."""
-    return _encoder(model).layer_norm if is_pre_ln(model) else None
+    return encoder(model).layer_norm if is_pre_ln(model) else None
 
 
 def _encoder_forward(model, seed: int = 0):  # noqa: ANN001, ANN202

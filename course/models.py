@@ -220,3 +220,22 @@ def num_layers(model) -> int:  # noqa: ANN001
     """Number of transformer layers in the (encoder of the) model."""
     cfg = model.config
     return int(getattr(cfg, "encoder_layers", None) or cfg.num_hidden_layers)
+
+
+def is_whisper(model) -> bool:  # noqa: ANN001
+    """Whether ``model`` is a Whisper-style encoder-decoder (its encoder reads log-mel features, not the waveform)."""
+    return getattr(model.config, "model_type", "") == "whisper"
+
+
+def encoder(model):  # noqa: ANN001, ANN201
+    """The Transformer encoder: Whisper's ``get_encoder()``, or the ``encoder`` of a wav2vec 2.0-family base model."""
+    return model.get_encoder() if is_whisper(model) else model.base_model.encoder
+
+
+def whisper_audio_frames(n_samples: int, hop_length: int, n_positions: int) -> int:
+    """How many of a Whisper encoder's ``n_positions`` frames hold audio rather than the padding of its fixed window.
+
+    The encoder halves the log-mel frame rate (``hop_length`` samples per mel frame), so ``n_samples`` of audio fill
+    ``ceil(n_samples / (2 hop_length))`` frames, at most the whole window.
+    """
+    return min(int(n_positions), -(-int(n_samples) // (2 * int(hop_length))))

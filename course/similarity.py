@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course.stats import average_ranks
+
 if TYPE_CHECKING:  # pandas is imported where it is needed: the module loads without it
     import pandas as pd
 
@@ -123,19 +125,6 @@ def upper_triangle(rdm_matrix: np.ndarray) -> np.ndarray:
     return d[np.triu_indices(d.shape[0], k=1)]
 
 
-def _average_ranks(v: np.ndarray) -> np.ndarray:
-    """Ranks 1..m, ties given the mean of the ranks they span (as for Spearman's rho)."""
-    order = np.argsort(v, kind="mergesort")
-    sorted_v = v[order]
-    # start of each run of equal values
-    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
-    ends = np.r_[starts[1:], len(v)]
-    run_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(len(v))
-    ranks[order] = np.repeat(run_rank, ends - starts)
-    return ranks
-
-
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     denom = np.sqrt((a @ a) * (b @ b))
@@ -192,7 +181,7 @@ def compare_rdms(rdm_a: np.ndarray, rdm_b: np.ndarray, method: str = "spearman")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("An RDM contains NaN (e.g. a constant pattern under the correlation metric).")
     if method == "spearman":
-        return _pearson(_average_ranks(a), _average_ranks(b))
+        return _pearson(average_ranks(a), average_ranks(b))
     if method == "pearson":
         return _pearson(a, b)
     if method == "kendall_tau_a":
@@ -229,7 +218,7 @@ def partial_rsa(rdm_a: np.ndarray, rdm_b: np.ndarray, nuisance: np.ndarray) -> f
         raise ValueError(f"RDMs over different numbers of stimuli: {[np.shape(d) for d in (rdm_a, rdm_b, nuisance)]}.")
     if not all(np.all(np.isfinite(t)) for t in tri):
         raise ValueError("An RDM contains NaN (e.g. a constant pattern under the correlation metric).")
-    a, b, c = (_average_ranks(t) for t in tri)
+    a, b, c = (average_ranks(t) for t in tri)
     r_ab, r_ac, r_bc = _pearson(a, b), _pearson(a, c), _pearson(b, c)
     denom = (1 - r_ac ** 2) * (1 - r_bc ** 2)
     if denom <= 1e-12:

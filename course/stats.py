@@ -443,6 +443,21 @@ def speaker_sign_flip_test(
     return paired_sign_flip_test(d, np.zeros_like(d), n_perm=_count(n_perm, "n_perm"), seed=seed)
 
 
+def average_ranks(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Ranks ``1 .. m`` of a 1-D array, tied values sharing the mean of the ranks they span (Spearman's convention).
+
+    The same numbers as ``scipy.stats.rankdata(values)`` (method "average"), in NumPy alone.
+    """
+    v = np.asarray(values)
+    order = np.argsort(v, kind="mergesort")
+    sorted_v = v[order]
+    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])  # the first position of each run of ties
+    ends = np.r_[starts[1:], len(v)]
+    ranks = np.empty(len(v))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # the mean of ranks starts+1 .. ends
+    return ranks
+
+
 def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (Holm 1979), in their original order.
 

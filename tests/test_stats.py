@@ -288,3 +288,14 @@ def test_cue_share_on_a_stack():
 def test_cue_share_errors(m, target, cue, match):
     with pytest.raises(ValueError, match=match):
         cue_share(m, target, cue)
+
+
+def test_average_ranks_match_scipy_with_ties():
+    from scipy.stats import rankdata
+
+    from course.stats import average_ranks
+
+    rng = np.random.default_rng(5)
+    for v in (rng.integers(0, 4, 30).astype(float), rng.normal(size=17), np.array([2.0, 2.0, 2.0]), np.array([1.0])):
+        np.testing.assert_array_equal(average_ranks(v), rankdata(v))
+    np.testing.assert_array_equal(average_ranks([3.0, 1.0, 3.0, 2.0]), [3.5, 1.0, 3.5, 2.0])

@@ -38,7 +38,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
     "03_rsa_cka": {
         "rdm": ("course.similarity.rdm",),
         "compare_rdms": ("course.similarity.compare_rdms", "course.similarity.kendall_tau_a",
-                         "course.similarity._average_ranks"),
+                         "course.stats.average_ranks"),
         "rsa_profile": ("course.similarity.rsa_profile",),
         "center_gram": ("course.similarity.center_gram",),
         "cka": ("course.similarity.cka",),
