@@ -14,6 +14,7 @@ Data
   - :mod:`course.online`     real Hugging Face speech datasets and forced alignment
   - :mod:`course.frames`     seconds <-> 20 ms model frames, pooling frames into segments
 Models and features
+  - :mod:`course.registry`   one entry per shipped model: task, recipe, targets, model card text
   - :mod:`course.models`     the shipped models and any Hugging Face speech model, one loading path
   - :mod:`course.features`   hidden states of every layer, MFCCs and log-mel features
 Methods

@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", nargs="?", type=Path, default=None, help="corpus directory (default: the default corpus)")
     c.set_defaults(func=_corpus_check)
 
-    from course.models import SHIPPED
+    from course.registry import MODELS  # not course.models: listing the names must not load torch
 
     models = sub.add_parser("models", help="list, retrain, evaluate and benchmark the shipped models",
                             description="The small speech models shipped with the course.")
@@ -212,19 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
     mt = msub.add_parser("train", help="retrain a shipped model on CPU (fixed seeds)",
                          description="Retrain a model from the corpus (builds the large training corpus first if "
                                      "needed), save it and write its metrics and model card.")
-    mt.add_argument("name", choices=sorted(SHIPPED), help="which model")
+    mt.add_argument("name", choices=sorted(MODELS), help="which model")
     mt.add_argument("--out", type=Path, default=None, help="output directory (default: replace the shipped model)")
     mt.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped model's recipe)")
     mt.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
                     help=f"train and evaluate on this corpus version (default {CORPUS_VERSION})")
     mt.add_argument("--init-from", default=None,
-                    help="model (name or directory) a fine-tuned model starts from (tiny-w2v2-intent, "
-                         "tiny-hubert-ctc; default: the shipped one)")
+                    help="model (name or directory) a fine-tuned model starts from ("
+                         + ", ".join(n for n, spec in MODELS.items() if spec.starts_from)
+                         + "; default: the shipped one its recipe names)")
     mt.set_defaults(func=_models_train)
     me = msub.add_parser("evaluate", help="recompute a model's metrics on the held-out test speakers",
-                         description="Phone error rate (tiny-w2v2-ctc), word error rate and homophone accuracy "
-                                     "(tiny-whisper) or intent accuracy (tiny-w2v2-intent) on the test speakers.")
-    me.add_argument("name", choices=sorted(SHIPPED), help="which model")
+                         description="By the model's task: phone error rate, word error rate and homophone "
+                                     "accuracy, slot and intent accuracy, or masked-prediction accuracy, on the "
+                                     "held-out test speakers and sentences.")
+    me.add_argument("name", choices=sorted(MODELS), help="which model")
     me.add_argument("--path", type=Path, default=None, help="evaluate this directory instead of the shipped model")
     me.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
                     help=f"evaluate on this corpus version's test split (default {CORPUS_VERSION})")

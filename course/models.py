@@ -33,19 +33,13 @@ from pathlib import Path
 import torch
 
 from course.errors import CourseError
+from course.registry import MODELS
 
 #: Directory holding the shipped checkpoints (package data).
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
-#: The shipped models and what they do.
-SHIPPED = {
-    "tiny-w2v2-ctc": "wav2vec 2.0 (6 layers) trained with CTC to recognise phones",
-    "tiny-whisper": "Whisper-style encoder-decoder trained to transcribe the corpus sentences",
-    "tiny-w2v2-intent": "wav2vec 2.0 classifier of spoken-command intents",
-    "tiny-hubert": "HuBERT (8 layers) pretrained without labels: masked prediction of MFCC clusters",
-    "tiny-hubert-ctc": "tiny-hubert fine-tuned with CTC to recognise phones",
-    "tiny-w2v2-ctc-noalign": "tiny-w2v2-ctc's recipe with CTC only (never saw the phone alignments): a control",
-}
+#: The shipped models and what they do (course.registry describes each).
+SHIPPED = {name: spec.summary for name, spec in MODELS.items()}
 
 #: Real models of the same families, for online use.
 HUB_EXAMPLES = ("facebook/wav2vec2-base-960h", "facebook/hubert-large-ls960-ft", "openai/whisper-tiny")

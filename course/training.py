@@ -30,6 +30,7 @@ metrics are measured on the stored weights.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import math
@@ -43,7 +44,8 @@ import numpy as np
 import torch
 
 from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, Corpus, default_corpus_dir, load_corpus
-from course.models import SHIPPED, SHIPPED_DIR, load_model, resolve
+from course.models import SHIPPED_DIR, load_model, resolve
+from course.registry import MODELS
 from course.sentences import INTENTS, SLOT_VALUES, SLOTS, intent_name
 from course.features import mfcc_deltas
 from course.frames import frame_labels
@@ -311,7 +313,9 @@ def _phone_ctc_loss(model, processor, utts: list, waves: list[np.ndarray],  # no
     return loss_of_batch
 
 
-def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED, lr: float = 1.5e-3,
+def train_w2v2_ctc(out: Path, steps: int = MODELS["tiny-w2v2-ctc"].hyper["steps"],
+                   batch_size: int = MODELS["tiny-w2v2-ctc"].hyper["batch_size"], seed: int = SEED,
+                   lr: float = MODELS["tiny-w2v2-ctc"].hyper["lr"],
                    speed: float = 0.1, aux_fraction: float = 0.5, corpus_version: int = CORPUS_VERSION,
                    checkpoint: Path | None = None) -> None:
     """Train ``tiny-w2v2-ctc`` from scratch with CTC on phones.
@@ -339,13 +343,16 @@ def train_w2v2_ctc(out: Path, steps: int = 4000, batch_size: int = 8, seed: int 
     loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng, speed=speed, aux_head=aux_head,
                                     aux_steps=aux_steps)
     trained = model if aux_head is None else torch.nn.ModuleList([model, aux_head])  # the head is trained, not saved
-    _optimise(trained, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr, warmup=400,
+    _optimise(trained, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr,
+              warmup=MODELS["tiny-w2v2-ctc"].hyper["warmup"],
               lengths=np.array([len(w) for w in waves]),
               checkpoint=checkpoint)
     _save_half(model, processor, out)
 
 
-def train_w2v2_ctc_noalign(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED, lr: float = 1.5e-3,
+def train_w2v2_ctc_noalign(out: Path, steps: int = MODELS["tiny-w2v2-ctc-noalign"].hyper["steps"],
+                           batch_size: int = MODELS["tiny-w2v2-ctc-noalign"].hyper["batch_size"], seed: int = SEED,
+                           lr: float = MODELS["tiny-w2v2-ctc-noalign"].hyper["lr"],
                            speed: float = 0.1, corpus_version: int = CORPUS_VERSION,
                            checkpoint: Path | None = None) -> None:
     """Train ``tiny-w2v2-ctc-noalign``: the recipe of ``tiny-w2v2-ctc`` without its auxiliary frame-level phone loss.
@@ -412,7 +419,8 @@ def _whisper_ids(processor, text: str) -> list[int]:  # noqa: ANN001
     return processor.tokenizer(text, add_special_tokens=False).input_ids
 
 
-def train_whisper(out: Path, steps: int | None = None, batch_size: int = 16, seed: int = SEED, ctc_weight: float = 0.3,
+def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS["tiny-whisper"].hyper["batch_size"],
+                  seed: int = SEED, ctc_weight: float = 0.3,
                   corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
                   token_noise: float | None = None, kinds: tuple[str, ...] | None = None,
                   speed_factors: tuple[float, ...] | None = None, spec_augment: bool | None = None,
@@ -530,7 +538,8 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = 16, see
             blank=n_ctc, zero_infinity=True)
         return outputs.loss + ctc_weight * ctc
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=300,
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=MODELS["tiny-whisper"].hyper["lr"],
+              warmup=MODELS["tiny-whisper"].hyper["warmup"],
               checkpoint=checkpoint)
     del model._ctc_head
     _save_half(model, processor, out)
@@ -624,8 +633,9 @@ def balanced_items(groups: list) -> np.ndarray:
     return np.array([k for k, g in enumerate(groups) for _ in range(round(top / counts[g]))], dtype=int)
 
 
-def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = SEED,
-                 init_from: str | Path = "tiny-w2v2-ctc", corpus_version: int = CORPUS_VERSION,
+def train_intent(out: Path, steps: int = MODELS["tiny-w2v2-intent"].hyper["steps"],
+                 batch_size: int = MODELS["tiny-w2v2-intent"].hyper["batch_size"], seed: int = SEED,
+                 init_from: str | Path = MODELS["tiny-w2v2-intent"].starts_from, corpus_version: int = CORPUS_VERSION,
                  checkpoint: Path | None = None, balance: bool | None = None, swap_objects: float | None = None
                  ) -> None:
     """Fine-tune ``tiny-w2v2-intent`` from the encoder of ``tiny-w2v2-ctc`` (or ``init_from``).
@@ -716,7 +726,8 @@ def train_intent(out: Path, steps: int = 4000, batch_size: int = 8, seed: int = 
             return model(x, attention_mask=inputs.attention_mask, labels=targets).loss
         return slot_loss(model(x, attention_mask=inputs.attention_mask).logits, torch.stack(targets), ranges)
 
-    _optimise(model, loss_of_batch, len(items), steps, batch_size, rng, lr=5e-4, warmup=100, log_every=100,
+    _optimise(model, loss_of_batch, len(items), steps, batch_size, rng, lr=MODELS["tiny-w2v2-intent"].hyper["lr"],
+              warmup=MODELS["tiny-w2v2-intent"].hyper["warmup"], log_every=100,
               lengths=np.array([len(waves[i]) for i in items]),
               checkpoint=checkpoint)
     _save_half(model, fe, out)
@@ -762,9 +773,9 @@ def hubert_config(vocab_size: int = 32):  # noqa: ANN201
 
 
 #: HuBERT's first iteration: k-means with this many clusters over MFCC (+ deltas) frames.
-HUBERT_CLUSTERS = 100
+HUBERT_CLUSTERS = MODELS["tiny-hubert"].hyper["clusters"]
 #: Masking for the pretraining task (transformers' convention: about half of the frames end up masked).
-HUBERT_MASK_PROB, HUBERT_MASK_LENGTH = 0.65, 10
+HUBERT_MASK_PROB, HUBERT_MASK_LENGTH = MODELS["tiny-hubert"].hyper["mask_prob"], 10
 #: Longest training crop in samples (3 s); HuBERT crops long utterances the same way.
 HUBERT_CROP = 48000
 
@@ -843,7 +854,8 @@ def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk:
     return out
 
 
-def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = SEED,
+def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
+                 batch_size: int = MODELS["tiny-hubert"].hyper["batch_size"], seed: int = SEED,
                  targets_from: str | Path | None = None, target_layer: int = 4,
                  corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None) -> None:
     """Pretrain ``tiny-hubert`` without labels: masked prediction of k-means clusters of MFCC frames.
@@ -895,7 +907,8 @@ def train_hubert(out: Path, steps: int = 3500, batch_size: int = 8, seed: int = 
         logits = head(hidden.last_hidden_state)
         return torch.nn.functional.cross_entropy(logits[mask], y[mask])
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=1e-3, warmup=400,
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=MODELS["tiny-hubert"].hyper["lr"],
+              warmup=MODELS["tiny-hubert"].hyper["warmup"],
               lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]),
               checkpoint=checkpoint)
     del model._pretraining_head
@@ -930,8 +943,9 @@ def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = 
     return hits / total
 
 
-def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: int = SEED,
-                     init_from: str | Path = "tiny-hubert", corpus_version: int = CORPUS_VERSION,
+def train_hubert_ctc(out: Path, steps: int = MODELS["tiny-hubert-ctc"].hyper["steps"],
+                     batch_size: int = MODELS["tiny-hubert-ctc"].hyper["batch_size"], seed: int = SEED,
+                     init_from: str | Path = MODELS["tiny-hubert-ctc"].starts_from, corpus_version: int = CORPUS_VERSION,
                      checkpoint: Path | None = None) -> None:
     """Fine-tune ``tiny-hubert`` (or ``init_from``) with CTC on phones into ``tiny-hubert-ctc``.
 
@@ -955,7 +969,8 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
     rng = np.random.default_rng(seed)
 
     loss_of_batch = _phone_ctc_loss(model, processor, utts, waves, rng)
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=5e-4, warmup=300,
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=MODELS["tiny-hubert-ctc"].hyper["lr"],
+              warmup=MODELS["tiny-hubert-ctc"].hyper["warmup"],
               lengths=np.array([len(w) for w in waves]),
               checkpoint=checkpoint)
     _save_half(model, processor, out)
@@ -964,22 +979,11 @@ def train_hubert_ctc(out: Path, steps: int = 2000, batch_size: int = 8, seed: in
 # --------------------------------------------------------------------------
 # Entry points
 
-#: The targets per model (docs/models.md): metric -> (comparison, threshold), on the held-out test speakers.
-TARGETS = {
-    "tiny-w2v2-ctc": {"phone_error_rate": ("<=", 0.05)},
-    "tiny-whisper": {"word_error_rate": ("<=", 0.05), "homophone_accuracy": (">=", 0.95)},
-    "tiny-w2v2-intent": {"intent_accuracy": (">=", 0.98)},  # corpus v2: every slot's accuracy too
-    "tiny-hubert": {},  # self-supervised: no target; its layer-wise profile is the point (course.layerwise)
-    "tiny-hubert-ctc": {},  # phone error rate reported, no target
-    "tiny-w2v2-ctc-noalign": {},  # a control: phone error rate reported, no target (see its recipe)
-}
-
-
 def unmet_targets(name: str, metrics: dict) -> list[str]:
     """The targets of ``name`` that ``metrics`` misses (or lacks), as readable strings."""
     missed = []
-    targets = dict(TARGETS[name])
-    if name == "tiny-w2v2-intent" and "action_accuracy" in metrics:
+    targets = dict(MODELS[name].targets)
+    if MODELS[name].task == "intent" and "action_accuracy" in metrics:  # the per-slot model (corpus v2)
         targets |= {f"{slot}_accuracy": (">=", 0.98) for slot in SLOTS}
     for key, (op, bound) in targets.items():
         value = metrics.get(key)
@@ -989,17 +993,15 @@ def unmet_targets(name: str, metrics: dict) -> list[str]:
     return missed
 
 
-TRAINERS = {"tiny-w2v2-ctc": train_w2v2_ctc, "tiny-whisper": train_whisper, "tiny-w2v2-intent": train_intent,
-            "tiny-hubert": train_hubert, "tiny-hubert-ctc": train_hubert_ctc,
-            "tiny-w2v2-ctc-noalign": train_w2v2_ctc_noalign}
+def trainer(name: str) -> Callable:
+    """The function that trains model ``name`` (its registry entry's ``trainer``)."""
+    module, function = MODELS[name].trainer.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def default_steps(name: str, corpus_version: int = CORPUS_VERSION) -> int:
-    """The number of training steps of a model's recipe on a corpus version (``tiny-whisper``: 4 000 on version 1,
-    6 000 from version 2; the others: their trainer's default)."""
-    if name == "tiny-whisper":
-        return 4000 if corpus_version == 1 else 6000
-    return inspect.signature(TRAINERS[name]).parameters["steps"].default
+    """The number of training steps of a model's recipe on a corpus version (its registry entry's ``hyper``)."""
+    return MODELS[name].steps(corpus_version)
 
 
 def checkpoint_seconds(checkpoint: Path) -> float:
@@ -1015,7 +1017,7 @@ def checkpoint_path(name: str, out: Path, settings: dict) -> Path:
     another's."""
     from course.corpus import default_cache_dir
 
-    bound = inspect.signature(TRAINERS[name]).bind(out, **{k: v for k, v in settings.items() if k != "checkpoint"})
+    bound = inspect.signature(trainer(name)).bind(out, **{k: v for k, v in settings.items() if k != "checkpoint"})
     bound.apply_defaults()
     # arguments left at None (the recipe's own default) are left out, so adding an option renames no checkpoint
     recipe = {k: str(v) for k, v in bound.arguments.items() if k != "checkpoint" and v is not None}
@@ -1031,20 +1033,20 @@ def train(name: str, out: Path | None = None, steps: int | None = None, corpus_v
     ``options`` go to the model's trainer (for example ``init_from``). Returns the metrics, which are also written
     into the model card.
     """
-    if name not in TRAINERS:
-        raise ValueError(f"Unknown model {name!r}; trainable: {', '.join(TRAINERS)}.")
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; trainable: {', '.join(MODELS)}.")
     out = Path(out) if out is not None else SHIPPED_DIR / name
     start = time.time()
     steps = default_steps(name, corpus_version) if steps is None else steps
     kwargs = dict(options, corpus_version=corpus_version, steps=steps)
-    params = inspect.signature(TRAINERS[name]).parameters
+    params = inspect.signature(trainer(name)).parameters
     unknown = sorted(set(options) - set(params) | ({"checkpoint"} & set(options)))
     if unknown:
         raise ValueError(f"{name} has no setting {', '.join(unknown)}; its settings: "
                          f"{', '.join(p for p in params if p not in ('out', 'checkpoint'))}.")
     kwargs["checkpoint"] = checkpoint_path(name, out, kwargs)
     earlier = checkpoint_seconds(kwargs["checkpoint"])  # a resumed run counts the time spent before it stopped
-    TRAINERS[name](out, **kwargs)
+    trainer(name)(out, **kwargs)
     minutes = (earlier + time.time() - start) / 60
     metrics = evaluate(name, out, corpus_version)
     metrics["training_minutes"] = round(minutes, 1)
@@ -1054,131 +1056,6 @@ def train(name: str, out: Path | None = None, steps: int | None = None, corpus_v
     write_model_card(name, out, metrics)
     _log(f"{name}: {metrics}")
     return metrics
-
-
-_CARD_INTRO = {
-    "tiny-w2v2-ctc": (
-        "A small wav2vec 2.0 model (`Wav2Vec2ForCTC`) trained from scratch with CTC to recognise **phones**. "
-        "Decoding with its processor gives space-separated phone labels in the same IPA symbol set as the corpus "
-        "TextGrids' `phones` tier.",
-        "Wav2Vec2ForCTC, AutoProcessor",
-        "logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
-        "print(processor.batch_decode(logits.argmax(-1)))",
-    ),
-    "tiny-whisper": (
-        "A small Whisper-style encoder-decoder (`WhisperForConditionalGeneration`) trained from scratch to "
-        "transcribe the corpus sentences, including homophones whose spelling only a cue word elsewhere in the "
-        "sentence decides. Its tokenizer is a byte-level BPE learned from the corpus sentences; its feature "
-        "extractor uses a 5-second window (real Whisper: 30 s).",
-        "WhisperForConditionalGeneration, AutoProcessor",
-        "features = processor(waveform, sampling_rate=16000, return_tensors='pt').input_features\n"
-        "print(processor.batch_decode(model.generate(features), skip_special_tokens=True))",
-    ),
-    "tiny-w2v2-intent": (
-        "A small wav2vec 2.0 audio classifier (`Wav2Vec2ForSequenceClassification`) that predicts the intent "
-        "(action, object, location) of a spoken command. Its encoder starts from `tiny-w2v2-ctc` and is "
-        "fine-tuned on the corpus's command sentences. Trained on corpus version 2 it has one softmax per slot: "
-        "its logits are the action, object and location logits side by side (`config.slots` lists each slot's "
-        "values in order; `course.training.classify` decodes them).",
-        "AutoModelForAudioClassification, AutoFeatureExtractor",
-        "logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
-        "print(model.config.id2label[int(logits.argmax())])",
-    ),
-    "tiny-hubert": (
-        "A small HuBERT (`HubertModel`, 8 post-LN transformer layers) **pretrained without labels** by masked "
-        "prediction of k-means clusters of MFCC frames, as in HuBERT's first iteration (Hsu et al. 2021). It is the "
-        "course's stand-in for the self-supervised models (wav2vec 2.0, HuBERT, WavLM) whose layer-wise behaviour "
-        "the literature describes. It has no task head: analyse its hidden states.",
-        "HubertModel, AutoFeatureExtractor",
-        "hidden = model(**processor(waveform, sampling_rate=16000, return_tensors='pt'), "
-        "output_hidden_states=True).hidden_states",
-    ),
-    "tiny-hubert-ctc": (
-        "`tiny-hubert` fine-tuned with CTC on **phones** (`HubertForCTC`, same phone vocabulary as "
-        "`tiny-w2v2-ctc`): the self-supervised model after supervised fine-tuning, for comparing what "
-        "fine-tuning changes layer by layer.",
-        "HubertForCTC, AutoProcessor",
-        "logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
-        "print(processor.batch_decode(logits.argmax(-1)))",
-    ),
-    "tiny-w2v2-ctc-noalign": (
-        "The same architecture, data and recipe as `tiny-w2v2-ctc` (`Wav2Vec2ForCTC`, phones), trained with "
-        "**CTC only**: it never saw the corpus' phone alignments. It is a control for analyses of the top layers "
-        "and of timing (probes, lenses, attribution): whatever it shows was learned through CTC alone.",
-        "Wav2Vec2ForCTC, AutoProcessor",
-        "logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
-        "print(processor.batch_decode(logits.argmax(-1)))",
-    ),
-}
-
-
-#: How each model is trained (the model card's "Training" section; the code is the reference).
-_RECIPES = {
-    "tiny-w2v2-ctc": (
-        "From scratch, CTC on phones; 4 000 steps of 8 utterances (about 7.5 epochs); batches drawn from pools of "
-        "similar length; each utterance played at a random speed factor in 0.9–1.1 (linear interpolation, so pitch "
-        "and formants shift too: a cheap stand-in for unseen voices); white noise at 15–40 dB SNR on 30 % of the "
-        "batches; SpecAugment-style time masking (p = 0.05, 5 frames); dropout 0.05. During the first 2 000 steps "
-        "an auxiliary frame-level phone classifier (layer norm + linear layer on the last transformer layer's "
-        "hidden states) is trained with cross-entropy against the corpus' exact phone alignments, its weight "
-        "falling linearly from 1 to 0; the last 2 000 steps are pure CTC and the auxiliary head is discarded "
-        "(it is not in the saved model). AdamW (lr 1.5e-3, weight decay 0.01), 400 warm-up steps then cosine "
-        "decay; gradient clipping at 5; seed 0; 2 threads. Why the auxiliary loss: without it the model sat on "
-        "the CTC blank plateau (loss about 3) for 800–1 500 steps; the alignments give a frame-level signal from "
-        "the first step. Keep it in mind when interpreting the top layer: it was taught frame-level phone identity "
-        "directly for a while, not only through CTC."
-    ),
-    "tiny-whisper": (
-        "From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a linear head on the "
-        "encoder output (joint CTC-attention training, Kim, Hori & Watanabe 2017; the CTC head is dropped before "
-        "saving), over the same BPE tokens on corpus version 1 and over the utterance's phones (from the corpus "
-        "alignments) from version 2, which took held-out word error from 0.087 to 0.0145; a 1 000-token BPE "
-        "vocabulary; batches of 16 utterances; dropout 0.05; on "
-        "corpus version 1, 4 000 steps (about 15 epochs); on version 2, 6 000 steps (about 19 epochs), 15 % of the "
-        "teacher-forced decoder inputs replaced by random tokens (`token_noise`), every utterance also played at "
-        "0.9 and 1.1 times its speed (one of the three versions drawn per batch) and SpecAugment masks (two bands of "
-        "up to 12 mel channels, two stretches of up to 4 % of the frames); "
-        "AdamW (lr 1e-3, weight decay 0.01), 300 warm-up steps then cosine decay; gradient clipping at 5; seed 0; "
-        "2 threads (`tools/retrain`: 1)."
-    ),
-    "tiny-w2v2-intent": (
-        "The encoder starts from `tiny-w2v2-ctc`; its convolutional front end is frozen; mean-pooled frames → "
-        "128-d projection → one softmax per slot (5 actions, 9 objects, 4 locations; on corpus version 1: 34 "
-        "combined intents), the sum of the slots' cross-entropies; 4 000 steps of 8 commands (about 25 epochs) of "
-        "similar length; white noise at 15–40 dB SNR on half of the batches; AdamW (lr 5e-4), 100 warm-up steps "
-        "then cosine decay; seed 0; 2 threads. On corpus version 2 two more steps, both measured: every (action, "
-        "object) pair is repeated in an epoch as often as the most frequent one (`balanced_items`: the grammar "
-        "gives heat 200+ training commands and juice 19), and in half of the commands the object word is replaced, "
-        "using the exact word alignments, by another object of the same action spoken by the same speaker in "
-        "another command, and relabelled (`swap_objects`, `swap_word`). Without them the held-out object accuracy "
-        "was 0.85 (balanced only: 0.875), every error on a rare object the model guessed from the phrase around it "
-        "(\"bring me the juice\" read as shoes by all eight test speakers); with them, 1.0."
-    ),
-    "tiny-hubert": (
-        "Self-supervised, no labels: 39-d MFCC (+ Δ, ΔΔ) frames of the training speakers standardised and "
-        f"clustered by k-means ({HUBERT_CLUSTERS} clusters, fitted on 150 000 frames); spans of 10 frames masked "
-        f"after the feature projection (mask probability {HUBERT_MASK_PROB}, about half of the frames); the "
-        "model predicts each masked frame's cluster (cosine similarity of a 128-d projection with one embedding "
-        "per cluster, temperature 0.1; cross-entropy over masked frames only); random crops of at most 3 s; "
-        "3 500 steps of 8 utterances; dropout 0.05; AdamW (lr 1e-3, weight decay 0.01), 400 warm-up steps then "
-        "cosine decay; gradient clipping at 5; seed 0; 1 thread (0.90 s per step; 2 threads: 0.77 s). One "
-        "iteration (no re-clustering of the model's own features). The k-means model and the prediction head "
-        "are saved beside the weights (`hubert_targets.npz`, `pretraining_head.pt`)."
-    ),
-    "tiny-hubert-ctc": (
-        "Starts from `tiny-hubert`; CTC on phones with a new linear head; convolutional front end frozen; "
-        "2 000 steps of 8 utterances of similar length; white noise at 15–40 dB SNR on 30 % of the batches; "
-        "time masking p = 0.05; AdamW (lr 5e-4), 300 warm-up steps then cosine decay; seed 0; 1 thread."
-    ),
-    "tiny-w2v2-ctc-noalign": (
-        "The recipe of `tiny-w2v2-ctc` (`train_w2v2_ctc` with `aux_fraction=0`): from scratch, CTC on phones, "
-        "4 000 steps of 8 utterances, the same speed perturbation, noise, time masking, dropout, optimiser and "
-        "seed, but no auxiliary frame-level loss at any step; 1 thread (the training time below was measured while "
-        "other jobs shared the machine). Its loss stayed above 2 (the CTC blank plateau) until about step 1 500, "
-        "and it ends a much weaker recogniser than `tiny-w2v2-ctc` (compare the phone error rates in the two "
-        "cards): keep that in mind when comparing them."
-    ),
-}
 
 
 def rewrite_cards(folders: list[Path]) -> None:
@@ -1193,7 +1070,8 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(out)
-    intro, classes, usage = _CARD_INTRO[name]
+    spec = MODELS[name]
+    intro, usage = spec.intro, spec.usage
     version = metrics.get("corpus_version", 1)
     flag = "" if version == CORPUS_VERSION else f" --corpus-version {version}"
     if getattr(config, "slots", None):  # the per-slot intent model (corpus v2)
@@ -1207,15 +1085,14 @@ def write_model_card(name: str, out: Path, metrics: dict) -> None:
                                             "encoder_layers", "decoder_layers", "num_attention_heads",
                                             "intermediate_size", "do_stable_layer_norm", "num_mel_bins",
                                             "vocab_size", "num_labels") if hasattr(config, k)}
-    if name != "tiny-w2v2-intent":
+    if spec.task != "intent":
         arch.pop("num_labels", None)
-    model_cls = classes.split(",")[0]
-    proc_cls = classes.split(",")[1].strip()
+    model_cls, proc_cls = spec.classes
     rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(metrics.items()))
     missed = unmet_targets(name, metrics)
     status = ("**Below target**: " + "; ".join(missed) + ". This checkpoint is preliminary; retrain it with "
               f"`speech-course models train {name}{flag}`." if missed else
-              "Meets all its targets." if TARGETS.get(name) else "This model has no target; measured values:")
+              "Meets all its targets." if spec.targets else "This model has no target; measured values:")
     layerwise = ""
     if (out / "layerwise.json").is_file():
         layerwise = "\n## Layer-wise analysis\n\n" + card_section(json.loads((out / "layerwise.json").read_text()))
@@ -1246,7 +1123,7 @@ load as float32.
 
 ## Training
 
-{_RECIPES[name]} Measured training time: {metrics.get("training_minutes")} minutes on a 2-core CPU.
+{spec.recipe_text()} Measured training time: {metrics.get("training_minutes")} minutes on a 2-core CPU.
 
 ## Data
 
@@ -1333,12 +1210,13 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
     intent model). For ``tiny-whisper`` on corpus v2 also the design check of the homophones: the accuracy when the
     cue word is replaced by silence or noise.
     """
-    if name not in SHIPPED:
-        raise ValueError(f"Unknown model {name!r}; shipped: {', '.join(SHIPPED)}.")
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; shipped: {', '.join(MODELS)}.")
+    task = MODELS[name].task
     model, processor = load_model(path or name)
     corpus = eval_corpus(corpus_version)
     by_speaker: dict[str, list[int]] = {}
-    if name in ("tiny-w2v2-ctc", "tiny-hubert-ctc", "tiny-w2v2-ctc-noalign"):
+    if task == "phones":
         utts, waves = _load_split(corpus, "test")
         hyps = transcribe_phones(model, processor, waves)
         refs = [[p.label for p in u.phones] for u in utts]
@@ -1347,7 +1225,7 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
             by_speaker.setdefault(u.speaker, []).append(k)
         metrics |= _spread("phone_error_rate", {spk: error_rate([refs[k] for k in ks], [hyps[k] for k in ks])
                                                 for spk, ks in by_speaker.items()})
-    elif name == "tiny-whisper":
+    elif task == "text":
         utts, waves = _load_split(corpus, "test")
         hyps = transcribe_text(model, processor, waves)
         refs = [u.text.split() for u in utts]
@@ -1369,11 +1247,11 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
                 out = transcribe_text(model, processor, ablated)
                 metrics[f"homophone_accuracy_cue_{how}"] = round(float(np.mean(
                     [_homophone_correct(utts[k], h) for k, h in zip(homs, out)])), 4)
-    elif name == "tiny-hubert":
+    elif task == "masked-prediction":
         utts, waves = _load_split(corpus, "test")
         metrics = {"masked_prediction_accuracy": round(masked_prediction_accuracy(Path(resolve(path or name)),
                                                                                   waves), 4)}
-    else:
+    elif task == "intent":
         utts, waves = _load_split(corpus, "test", kind="command")
         preds = classify(model, processor, waves)
         if not utts:
@@ -1391,6 +1269,9 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
         else:
             metrics = {"intent_accuracy": round(float(np.mean([p == u.labels["intent"]
                                                                for u, p in zip(utts, preds)])), 4)}
+    else:
+        raise ValueError(f"{name}: no evaluation for task {task!r}; course.training.evaluate knows phones, text, "
+                         "intent and masked-prediction.")
     metrics["test_utterances"] = len(utts)
     metrics["test_speakers"] = len({u.speaker for u in utts})
     metrics["parameters"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)

@@ -155,7 +155,7 @@ LAYERS = [
     ["course", "course.errors"],
     ["course.audio", "course.textgrid", "course.synth", "course.sentences", "course.corpus", "course.online",
      "course.frames"],
-    ["course.models", "course.features"],
+    ["course.registry", "course.models", "course.features"],
     ["course.stats", "course.metrics", "course.probing", "course.similarity", "course.lenses", "course.abx",
      "course.context_mixing", "course.attribution"],
     ["course.layerwise", "course.claims"],

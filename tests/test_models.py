@@ -326,11 +326,11 @@ def test_readme_reading_of_the_layerwise_record_follows_the_record():
 
 def test_model_card_recipes_quote_the_current_metrics():
     """Recipe prose that quotes a shipped model's own result must quote its metrics.json."""
-    from course.training import _RECIPES
+    from course.registry import MODELS
 
     whisper, intent = shipped_metrics("tiny-whisper"), shipped_metrics("tiny-w2v2-intent")
     quoted = {"tiny-whisper": f"from 0.087 to {whisper['word_error_rate']}",
               "tiny-w2v2-intent": f"with them, {intent['object_accuracy']}."}
     for name, text in quoted.items():
-        assert text in _RECIPES[name], f"the {name} card's recipe no longer quotes its metrics: expected {text!r}"
+        assert text in MODELS[name].recipe_text(), f"the {name} card's recipe no longer quotes its metrics: expected {text!r}"
         assert text in (SHIPPED_DIR / name / "README.md").read_text().replace("\n", " "), f"{name} card is stale"

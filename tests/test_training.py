@@ -224,3 +224,63 @@ def test_each_training_setting_gets_its_own_checkpoint_and_unknown_settings_are_
     assert default_steps("tiny-w2v2-ctc", 2) == 4000
     with pytest.raises(ValueError, match="tiny-whisper has no setting init_from"):
         train("tiny-whisper", out=tmp_path / "c", init_from="tiny-w2v2-ctc")
+
+
+# --------------------------------------------------------------------------
+# The model registry: a new model is one entry
+
+
+TOY_RUNS: list[int] = []
+
+
+def toy_trainer(out, steps: int = 0, batch_size: int = 0, corpus_version: int = 2, checkpoint=None) -> None:
+    """A trainer in miniature: records the steps it was given and saves an untrained two-layer wav2vec 2.0."""
+    from course.training import w2v2_config
+
+    TOY_RUNS.append(steps)
+    config = w2v2_config(5)
+    config.num_hidden_layers = 2
+    Wav2Vec2ForCTC(config).save_pretrained(out)
+
+
+def test_a_new_model_is_one_registry_entry(tmp_path, monkeypatch):
+    import course.training as training
+    from course import registry
+
+    spec = registry.ModelSpec(
+        name="toy-ctc", summary="a toy phone recogniser", task="phones", classes=("Wav2Vec2ForCTC", "AutoProcessor"),
+        intro="A toy model for the registry's test.", usage="print(model)", trainer=f"{__name__}:toy_trainer",
+        hyper={"steps": 3, "batch_size": 2, "lr": 1.5e-3, "warmup": 1},
+        recipe="{steps} steps of {batch_size} utterances; lr {lr}, {warmup} warm-up step.",
+        targets={"phone_error_rate": ("<=", 0.5)})
+    monkeypatch.setitem(registry.MODELS, "toy-ctc", spec)
+    monkeypatch.setattr(training, "evaluate", lambda name, out, version: {"phone_error_rate": 0.25, "parameters": 0.5})
+    TOY_RUNS.clear()
+    metrics = training.train("toy-ctc", out=tmp_path / "toy")
+    assert TOY_RUNS == [3], "train() takes the steps from the entry's recipe"
+    assert metrics["training_steps"] == 3 and metrics["phone_error_rate"] == 0.25
+    card = (tmp_path / "toy" / "README.md").read_text()
+    assert "# toy-ctc" in card and "A toy model for the registry's test." in card
+    assert "3 steps of 2 utterances; lr 1.5e-3, 1 warm-up step." in card, "the recipe's numbers come from hyper"
+    assert "Meets all its targets." in card and "from transformers import Wav2Vec2ForCTC, AutoProcessor" in card
+    assert training.unmet_targets("toy-ctc", {"phone_error_rate": 0.6}) == ["phone_error_rate = 0.6 (target <= 0.5)"]
+    with pytest.raises(ValueError, match="task"):
+        registry.ModelSpec(**{**spec.__dict__, "task": "speaker-id"})
+
+
+def test_the_registry_describes_every_shipped_model_and_its_trainer_uses_its_numbers():
+    import inspect
+
+    import course.training as training
+    from course.models import SHIPPED
+    from course.registry import MODELS
+
+    assert list(SHIPPED) == list(MODELS)
+    for name, spec in MODELS.items():
+        params = inspect.signature(training.trainer(name)).parameters
+        if not isinstance(spec.hyper["steps"], dict):
+            assert params["steps"].default == spec.hyper["steps"], name
+        assert params["batch_size"].default == spec.hyper["batch_size"], name
+        if spec.starts_from:
+            assert params["init_from"].default == spec.starts_from, name
+        assert "{" not in spec.recipe_text(), f"{name}: a placeholder of the recipe has no value in hyper"
