@@ -1,4 +1,9 @@
-"""Shared fixtures: a small corpus built once per test run, and the default corpus."""
+"""Shared fixtures (a small corpus built once per test run, the default corpus) and the test tiers.
+
+Tests that run notebooks, kernels, nbgrader, browsers or model evaluations are marked ``slow``: a test is slow if it
+is marked so, sits in one of :data:`SLOW_MODULES` or uses one of :data:`SLOW_FIXTURES`. ``python -m pytest -m "not
+slow"`` is the fast tier for everyday work; CI runs everything.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,17 @@ import pytest
 from course.corpus import build_corpus, load_corpus
 
 SMALL_SIZE = 140  # ten utterances per speaker
+
+#: Fixtures that grade a class, run every notebook or build a full-size corpus.
+SLOW_FIXTURES = {"graded_class", "graded", "blocks", "release_errors", "v2", "tiny_course", "test_utts"}
+#: Modules whose every test drives a browser, a Binder build or the whole grading pipeline.
+SLOW_MODULES = {"test_grading_pipeline.py", "test_browser.py", "test_binder.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -258,6 +258,7 @@ def test_runner_reports_rows_skips_and_wrong_results(tmp_path, monkeypatch, caps
     assert cli.main(["nope"]) == 2
 
 
+@pytest.mark.slow
 def test_measure_notebook_reports_time_and_peak_memory(tmp_path):
     import nbformat
 

@@ -26,6 +26,7 @@ def _cli_build(out: Path, size: int, seed: int, workers: int) -> None:
                     "--seed", str(seed), "--workers", str(workers), "--version", "1", "--quiet"], check=True)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_files_across_processes_and_worker_counts(tmp_path):
     size = C.BLOCK_SIZE + 40  # spans two synthesis blocks
     _cli_build(tmp_path / "a", size, 7, workers=1)
@@ -285,6 +286,7 @@ def test_bad_size():
         build_corpus("/tmp/never-created", size=200)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_real_build_leaves_no_corpus(tmp_path):
     import signal
     import time

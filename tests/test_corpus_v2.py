@@ -14,7 +14,6 @@ import pytest
 
 from course import sentences as S
 from course.corpus import SPEAKERS_V2, build_corpus, load_corpus
-from course.synth import phonemes
 
 
 @pytest.fixture(scope="module")
@@ -113,10 +112,20 @@ def test_crossed_design_every_held_out_sentence_read_by_every_speaker_of_its_spl
 
 
 def test_homophone_pairs_sound_the_same_in_every_accent():
-    for group in S.HOMOPHONE_PAIRS:
-        a, b = group.split("/")
-        for accent in {s.accent for s in SPEAKERS_V2}:
-            assert phonemes(a, accent) == phonemes(b, accent), (group, accent)
+    # In a process of its own: after many phoneme look-ups that switch voices, eSpeak NG drops the first phoneme
+    # event of the next synthesis in the same process (course.synth.phonemes says more), which would make a later
+    # alignment test depend on the order of the tests.
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from course.synth import phonemes; pairs, accents = json.loads(sys.argv[1]); "
+            "print(json.dumps([[g, acc] for g in pairs for acc in accents "
+            "if phonemes(g.split('/')[0], acc) != phonemes(g.split('/')[1], acc)]))")
+    accents = sorted({s.accent for s in SPEAKERS_V2})
+    out = subprocess.run([sys.executable, "-c", code, json.dumps([list(S.HOMOPHONE_PAIRS), accents])],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [], "homophone pairs that sound different in an accent"
 
 
 def test_every_cue_word_decides_one_spelling_and_is_no_frame_word():

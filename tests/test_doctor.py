@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from course import doctor
 from course.cli import main
 
@@ -28,6 +30,7 @@ except OSError as exc:
 '''
 
 
+@pytest.mark.slow
 def test_every_piece_loads_in_this_environment():
     checks = doctor.diagnose()
     assert [c.name for c in checks if not c.ok] == [], doctor.report(checks)
@@ -83,6 +86,7 @@ def test_setup_fails_when_a_check_fails(monkeypatch, capsys, tmp_path):
     assert main(["setup", "--quiet"]) == 0
 
 
+@pytest.mark.slow
 def test_doctor_command_passes_here(capsys):
     assert main(["doctor", "--no-models"]) == 0
     assert "checks passed" in capsys.readouterr().out

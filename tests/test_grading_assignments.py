@@ -55,6 +55,7 @@ def test_the_course_has_the_pilot_assignment_and_each_assignment_is_graded():
         assert graded_cells(read_notebook(source_notebook(COURSE, a))), a
 
 
+@pytest.mark.slow
 def test_checked_in_exercises_and_solutions_match_the_sources_and_fit_in_1_5_gb():
     """The drift check CI relies on (also: ``speech-course build --check``), and the memory budget of every reference
     solution, measured in the same execution (the kernel's peak resident memory).
@@ -261,6 +262,7 @@ def test_no_hidden_test_code_in_the_grading_output(graded):
 
 
 @pytest.mark.parametrize("which, full", [("solutions", True), ("exercises", False)])
+@pytest.mark.slow
 def test_self_check_on_reference_and_release(which, full, capsys):
     """The learner's command and its report. It runs the pipeline that grades every assignment's reference and
     release above, so one assignment shows the report (each assignment again would add 16 notebook runs to CI)."""
@@ -274,6 +276,7 @@ def test_self_check_on_reference_and_release(which, full, capsys):
         assert not leaks(out, hidden_lines(read_notebook(source_notebook(COURSE, a))))
 
 
+@pytest.mark.slow
 def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
     a = ASSIGNMENTS[0]
     bundle = tmp_path / "bundle.zip"
@@ -310,6 +313,7 @@ def test_gradescope_bundle_runs_against_a_simulated_autograder_layout(tmp_path):
             assert all(t["score"] == t["max_score"] for t in results["tests"])
 
 
+@pytest.mark.slow
 def test_plain_nbgrader_workflow_in_the_course_directory(tmp_path):
     """``nbgrader generate_assignment`` / ``autograde`` / ``validate`` run as documented, from a copy of autograder/."""
     a = ASSIGNMENTS[0]

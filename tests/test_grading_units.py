@@ -326,6 +326,7 @@ def _cell(source: str, **nbgrader) -> nbformat.NotebookNode:
     return cell
 
 
+@pytest.mark.slow
 def test_variant_runs_start_from_the_state_above_their_answer_and_report_each_part(tmp_path):
     """``variant_outcomes`` forks at a variant's answer cell: the child sees what the cells above computed, its code
     replaces the answer, the reference run is not affected, and a cell that runs too long fails with a timeout."""

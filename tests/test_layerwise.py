@@ -54,6 +54,7 @@ def test_finding_reports_where_fine_tuning_changed_the_model():
     assert "| tiny-hubert | 0 | 0.500 | 0.250 | 0.333 | 1.000 | – |" in md
 
 
+@pytest.mark.slow
 def test_small_comparison_on_the_corpus(default_corpus):
     table = L.layerwise_comparison(["mfcc", "tiny-w2v2-ctc@random"], corpus=default_corpus, progress=False,
                                    pairs={"mfcc": "mfcc"}, n_train=24, n_heldout=12, abx_per_speaker=4)
@@ -69,6 +70,7 @@ def test_small_comparison_on_the_corpus(default_corpus):
     assert table.attrs["settings"]["n_train"] == 24
 
 
+@pytest.mark.slow
 def test_held_out_speakers_never_train_the_probe(default_corpus):
     data = L.select_utterances(default_corpus, n_train=30, n_heldout=10, abx_per_speaker=2)
     assert {u.split for u in data.train} == {"train"}

@@ -43,6 +43,7 @@ def test_utts(default_corpus):
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.slow
 def test_loads_with_plain_transformers_without_course(name):
     model_cls, proc_cls = PLAIN_CLASSES[name]
     code = (f"import sys, torch, transformers as T; sys.modules['course'] = None\n"
