@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -356,3 +357,43 @@ def test_cell_errors_names_the_failing_cells_and_runs_past_them(tmp_path):
     nb.cells = [_cell("y = 1 / 0"), nbformat.v4.new_markdown_cell("text"), _cell("z = 2"),
                 _cell("z += 1\nassert z == 4, z")]
     assert cell_errors(nb, tmp_path, timeout=10) == {0: "ZeroDivisionError: division by zero", 3: "AssertionError: 3"}
+
+
+# -- broken variants as patches -----------------------------------------------------------------------------------
+
+
+def test_a_patch_variant_round_trips_and_survives_an_edit_elsewhere_in_the_cell():
+    from course.grading.variants import apply_patch, make_patch
+
+    base = "def f(x):\n    y = x + 1  # one more\n    z = y * 2\n    return z"
+    broken = "def f(x):\n    y = x + 1  # one more\n    z = y * 3\n    return z"
+    patch = make_patch(base, broken, "# Bug: triples instead of doubling")
+    assert patch.startswith("# Bug: triples instead of doubling\n@@ ")
+    assert apply_patch(base, patch) == "# Bug: triples instead of doubling\n" + broken
+    edited = "import math\n\n" + base.replace("# one more", "# one more (a comment the fix changed)")
+    assert "z = y * 3" in apply_patch(edited, make_patch(base, broken, "Bug: triples", context=0))
+
+
+def test_a_patch_that_no_longer_applies_fails_loudly_with_its_hunk():
+    from course.grading.variants import VariantError, apply_patch, make_patch
+
+    base = "def f(x):\n    y = x + 1\n    return y * 2"
+    patch = make_patch(base, base.replace("y * 2", "y * 3"), "Bug: triples")
+    with pytest.raises(VariantError, match=r"hunk 1 expects line .* The solution changed"):
+        apply_patch(base.replace("y * 2", "2 * y"), patch, "f-triples")
+    with pytest.raises(VariantError, match="comment line"):
+        apply_patch(base, patch.split("\n", 1)[1])
+    with pytest.raises(VariantError, match="must change something"):
+        make_patch(base, base, "Bug: none")
+
+
+def test_only_delegating_variants_may_be_whole_cells(tmp_path):
+    from course.grading.variants import VariantError
+
+    shutil.copytree(COURSE / "source" / "00_orientation", tmp_path / "source" / "00_orientation")
+    broken = tmp_path / "broken" / "00_orientation"
+    broken.mkdir(parents=True)
+    (broken / "time_to_frame-rounds.py").write_text("# Bug: rounds\ndef time_to_frame(t):\n"
+                                                    "    return round(t / 0.02)\n")
+    with pytest.raises(VariantError, match="only delegating variants are whole cells"):
+        variants(tmp_path, "00_orientation")

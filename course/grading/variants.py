@@ -1,10 +1,13 @@
 """Deliberately broken answers: the tests of the tests.
 
 Every graded function of an assignment has at least one broken variant in
-``autograder/broken/<assignment>/<grade_id>-<bug>.py``: the complete source
-of the solution cell ``grade_id`` with one realistic bug, explained in its
-first comment line, and one that hands the work to the course's implementation
-(``<grade_id>-delegates-<how>.py``). The test suite runs the reference solution
+``autograder/broken/<assignment>/``: ``<grade_id>-<bug>.patch``, a first comment
+line that explains the bug, then unified-diff hunks against the solution cell
+``grade_id`` (its source without the solution markers), and one that hands the
+work to the course's implementation, ``<grade_id>-delegates-<how>.py`` (a whole
+cell: it replaces the answer by design). A change to a solution reaches its
+variants; a variant whose lines the solution no longer has fails loudly
+(:class:`VariantError`) and must be made again (:func:`make_patch`). The test suite runs the reference solution
 with each variant swapped in, every test cell split into its visible tests and
 its hidden block (:func:`variant_outcomes`), and checks that each variant loses
 points, that a delegating variant loses all of its function's points, and that
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
+import re
 import json
 import os
 import signal
@@ -30,9 +35,11 @@ from typing import Any
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from course.errors import CourseError
 from course.grading.build import THREAD_VARIABLES
-from course.grading.layout import copy_data_files
-from course.grading.notebooks import nbgrader_meta, split_hidden
+from course.grading.layout import copy_data_files, source_notebook
+from course.grading.notebooks import (BEGIN_SOLUTION, END_SOLUTION, nbgrader_meta, read_notebook, split_hidden,
+                                     strip_markers)
 
 #: Cell metadata key that marks the parts of a split test cell: ``{"grade_id": ..., "part": "visible" | "hidden"}``.
 PART = "test_part"
@@ -48,12 +55,111 @@ class Variant:
     bug: str
 
 
+class VariantError(CourseError, ValueError):
+    """A broken variant that no longer applies to its solution cell, or a patch that cannot be read."""
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def solution_base(solution: NotebookNode, grade_id: str) -> str:
+    """The source of solution cell ``grade_id`` without its solution markers: what a variant's patch is against.
+
+    Raises
+    ------
+    KeyError
+        If the notebook has no solution cell with that id.
+    """
+    for cell in solution.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and meta.get("grade_id") == grade_id:
+            return strip_markers(cell.source, BEGIN_SOLUTION, END_SOLUTION, keep_inside=True)
+    raise KeyError(f"No solution cell {grade_id!r}.")
+
+
+def make_patch(base: str, broken: str, bug: str, context: int = 2) -> str:
+    """The ``.patch`` text of a variant: ``# <bug>``, then the hunks that turn ``base`` into ``broken``."""
+    hunks = list(difflib.unified_diff(base.splitlines(), broken.splitlines(), n=context, lineterm=""))[2:]
+    if not hunks:
+        raise VariantError("The broken source equals the solution: a variant must change something.")
+    return "# " + bug.strip().removeprefix("#").strip() + "\n" + "\n".join(hunks) + "\n"
+
+
+def apply_patch(base: str, patch: str, name: str = "variant") -> str:
+    """The source a ``.patch`` variant gives: its header comment, then ``base`` with its hunks applied.
+
+    A hunk applies where its context and removed lines occur in ``base`` exactly (the nearest such place to the line
+    it names, so that an edit elsewhere in the cell does not break it); there is no fuzz.
+
+    Raises
+    ------
+    VariantError
+        A hunk whose lines ``base`` does not have (the solution changed under the variant), or a malformed patch.
+    """
+    lines = patch.rstrip("\n").split("\n")
+    header = []
+    while lines and not lines[0].startswith("@@"):
+        header.append(lines.pop(0))
+    if not header or not header[0].startswith("#"):
+        raise VariantError(f"{name}: a patch starts with a comment line that explains the bug.")
+    hunks: list[tuple[int, list[str], list[str]]] = []
+    for line in lines:
+        m = _HUNK.match(line)
+        if m:
+            hunks.append((int(m.group(1)), [], []))
+        elif not hunks or line[:1] not in (" ", "-", "+") and line != "":
+            raise VariantError(f"{name}: unreadable patch line {line!r}.")
+        else:
+            tag, text = (line[:1] or " "), line[1:]
+            if tag in " -":
+                hunks[-1][1].append(text)
+            if tag in " +":
+                hunks[-1][2].append(text)
+    out = base.split("\n")
+    shift = 0
+    for k, (start, old, new) in enumerate(hunks, 1):
+        expected = max(start - 1 + shift, 0)
+        places = [i for i in range(len(out) - len(old) + 1) if out[i:i + len(old)] == old]
+        if not places:
+            near = out[expected:expected + len(old)]
+            diff = next(((a, b) for a, b in zip(old, near) if a != b), (old[0] if old else "", ""))
+            raise VariantError(f"{name}: hunk {k} expects line {diff[0]!r} near line {start}, the solution cell has "
+                               f"{diff[1]!r}. The solution changed under this variant: make it again "
+                               "(course.grading.variants.make_patch).")
+        at = min(places, key=lambda i: abs(i - expected))
+        out[at:at + len(old)] = new
+        shift += len(new) - len(old)
+    return "\n".join(header) + "\n" + "\n".join(out)
+
+
 def variants(course_dir: Path, assignment: str) -> list[Variant]:
-    """The broken variants kept for ``assignment`` (sorted by name)."""
+    """The broken variants kept for ``assignment`` (sorted by name): ``.patch`` files applied to the current
+    solution cells, ``.py`` files (delegating variants) as they are.
+
+    Raises
+    ------
+    VariantError
+        A patch that no longer applies, or a whole-cell ``.py`` variant that does not delegate.
+    """
+    folder = Path(course_dir) / "broken" / assignment
+    paths = sorted([*folder.glob("*.py"), *folder.glob("*.patch")], key=lambda p: p.stem)
+    solution = read_notebook(source_notebook(Path(course_dir), assignment)) if any(
+        p.suffix == ".patch" for p in paths) else None
     found = []
-    for path in sorted((Path(course_dir) / "broken" / assignment).glob("*.py")):
+    for path in paths:
         grade_id = path.stem.split("-", 1)[0]
-        source = path.read_text(encoding="utf-8").rstrip()
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".patch":
+            try:
+                base = solution_base(solution, grade_id)
+            except KeyError as exc:
+                raise VariantError(f"{assignment}/{path.name}: {exc.args[0]}") from None
+            source = apply_patch(base, text, f"{assignment}/{path.name}").rstrip()
+        else:
+            if not path.stem.split("-", 1)[-1].startswith("delegates"):
+                raise VariantError(f"{assignment}/{path.name}: only delegating variants are whole cells; write the "
+                                   "others as patches (course.grading.variants.make_patch).")
+            source = text.rstrip()
         first = source.splitlines()[0] if source else ""
         found.append(Variant(path.stem, grade_id, source, first.removeprefix("#").strip()))
     return found

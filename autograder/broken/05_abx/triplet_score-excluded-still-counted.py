@@ -1,8 +1,0 @@
-# Bug: zeroes the X = A triplets but still divides by all n_x * n_a * n_b triplets.
-def triplet_score(d_xa, d_xb, exclude_same=False):
-    """Mean score of the triplets (X_i, A_j, B_k): 1 if d(X, A) < d(X, B), 1/2 on a tie, 0 otherwise."""
-    d_xa, d_xb = np.asarray(d_xa, dtype=float), np.asarray(d_xb, dtype=float)
-    scores = (d_xa[:, :, None] < d_xb[:, None, :]) + 0.5 * (d_xa[:, :, None] == d_xb[:, None, :])
-    if exclude_same:
-        scores = scores * ~np.eye(*d_xa.shape, dtype=bool)[:, :, None]
-    return float(scores.mean())

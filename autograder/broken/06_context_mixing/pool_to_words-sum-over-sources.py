@@ -1,9 +1,0 @@
-# Bug: sums over the source word's frames instead of averaging them (mean over targets only).
-def pool_to_words(matrix, spans):
-    """Mean of matrix over (target word frames) x (source word frames): shape (len(spans), len(spans))."""
-    m = np.asarray(matrix, dtype=float)
-    out = np.empty((len(spans), len(spans)))
-    for i, (a, b) in enumerate(spans):
-        for j, (c, d) in enumerate(spans):
-            out[i, j] = m[a:b, c:d].sum(axis=1).mean()
-    return out
