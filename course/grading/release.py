@@ -87,7 +87,7 @@ LEFT_OUT = {
     "solutions": "reference solutions (model answers)",
     "autograder/source": "the assignment sources hold the solutions and the hidden tests; the release has its own "
                          "autograder/source with the visible tests only",
-    "autograder/broken": "deliberately broken answers, each a full solution with one bug",
+    "autograder/broken": "deliberately broken answers, each a solution with one bug (a patch, or a whole cell)",
     "autograder/claims": "the checks of the notebooks' findings, run when the solutions are built: they restate "
                          "the findings the learner is asked to find",
     "tests": "the test suite (it reads the solutions and the hidden tests)",
