@@ -7,6 +7,7 @@ corrupted arrays) into errors that say what to do.
 
 from __future__ import annotations
 
+from math import gcd
 from os import PathLike
 from pathlib import Path
 
@@ -83,9 +84,8 @@ def to_mono(waveform) -> np.ndarray:  # noqa: ANN001
 
 def resample(waveform, orig_rate: int, new_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
     """Resample mono audio with a polyphase filter (deterministic, float32 output)."""
-    from math import gcd
 
-    from scipy.signal import resample_poly
+    from scipy.signal import resample_poly  # start-up: scipy.signal takes about 2 s
 
     x = _as_numpy(waveform).astype(np.float64)
     if orig_rate == new_rate:
@@ -112,7 +112,7 @@ def load_audio(path: str | PathLike, expected_rate: int = SAMPLE_RATE, convert: 
         Missing or unreadable file, or (with ``convert=False``) a file with
         the wrong rate or more than one channel.
     """
-    import soundfile as sf
+    import soundfile as sf  # optional: a broken libsndfile fails here, not on import (course.doctor)
 
     path = Path(path)
     if not path.is_file():
@@ -138,7 +138,7 @@ def load_audio(path: str | PathLike, expected_rate: int = SAMPLE_RATE, convert: 
 
 def write_wav(path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:  # noqa: ANN001
     """Write mono audio as 16-bit PCM WAV (values are clipped to [-1, 1]); ``path`` may be a file object."""
-    import soundfile as sf
+    import soundfile as sf  # optional: a broken libsndfile fails here, not on import (course.doctor)
 
     x = np.clip(check_waveform(waveform, sample_rate, sample_rate), -1.0, 1.0)
     pcm = np.round(x * 32767.0).astype(np.int16)

@@ -40,17 +40,17 @@ includes it in transformers 5).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
+from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
+from course.lenses import final_layer_norm
 from course.models import encoder as encoder_of
 from course.models import is_whisper, whisper_audio_frames
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 Span = tuple[int, int]
 
@@ -449,7 +449,6 @@ def encoder_layer(model, index: int) -> LayerHandle:  # noqa: ANN001
     (Whisper: its whole fixed window, padding frames included, as the model
     sees it).
     """
-    from course.lenses import final_layer_norm
 
     layers = encoder_of(model).layers
     index = _check_index(index, len(layers))
@@ -537,7 +536,6 @@ class EncoderRun(NamedTuple):
 @torch.no_grad()
 def run_encoder(model, processor, waveform: np.ndarray) -> EncoderRun:  # noqa: ANN001
     """One utterance through the encoder with hidden states and attentions (eager attention needed)."""
-    from course.audio import SAMPLE_RATE, check_waveform
 
     wave = check_waveform(waveform, SAMPLE_RATE)
     fe = getattr(processor, "feature_extractor", processor)
@@ -626,7 +624,6 @@ def cue_gap_profile(
         control with different shapes; target equal to cue, an index out of range, or no other word; a homophone
         row summing to 0.
     """
-    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
 
     utterances = list(utterances)
     if not utterances:

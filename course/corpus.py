@@ -22,19 +22,24 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing as mp
 import os
 import shutil
 import sys
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+import pandas as pd
+from platformdirs import user_cache_dir
+from tqdm.auto import tqdm
 
 from course import sentences as S
-from course.audio import SAMPLE_RATE, load_audio, resample, write_wav
+from course.audio import SAMPLE_RATE, load_audio, mix_at_snr, resample, write_wav
 from course.errors import CourseError
 from course.synth import synthesize
 from course.textgrid import Interval, read_textgrid, write_textgrid
@@ -188,7 +193,6 @@ def default_cache_dir() -> Path:
     env = os.environ.get("SPEECH_COURSE_CACHE")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("speech-course"))
 
@@ -470,9 +474,7 @@ def _run_jobs(jobs: list, workers: int | None, progress: bool) -> list[dict]:
     each synthesised by a new process, make every file depend only on the
     seed and size, whatever the number of workers.
     """
-    import multiprocessing as mp
 
-    from tqdm.auto import tqdm
 
     workers = max(1, workers or min(4, os.cpu_count() or 1))
     blocks = [jobs[i:i + BLOCK_SIZE] for i in range(0, len(jobs), BLOCK_SIZE)]
@@ -563,7 +565,6 @@ class Corpus:
     """
 
     def __init__(self, root: str | PathLike, version: int | None = CORPUS_VERSION) -> None:
-        import pandas as pd
 
         self.root = Path(root)
         self.info = verify_corpus_files(self.root, version)
@@ -644,9 +645,7 @@ class Corpus:
         ValueError
             An unknown ``noise``, or a corpus with fewer than four other train speakers (babble).
         """
-        import zlib
 
-        from course.audio import mix_at_snr
 
         if noise not in ("babble", "white"):
             raise ValueError(f"noise must be 'babble' or 'white', got {noise!r}.")

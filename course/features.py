@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, num_frames
@@ -145,7 +146,6 @@ def extract(
     list of Representation
         In the order of ``utterances``.
     """
-    from tqdm.auto import tqdm
 
     ids, waves = _waveforms(utterances)
     if not _supports_padding_mask(processor) and not is_whisper(model):
@@ -163,7 +163,7 @@ def extract(
 
 
 def _frames_transform(kind: str, n_coeffs: int):  # noqa: ANN202
-    import torchaudio
+    import torchaudio  # optional: a torchaudio that does not match torch fails here, not on import (course.doctor)
 
     mel = {"n_fft": 400, "win_length": 400, "hop_length": 320, "n_mels": 40 if kind == "mfcc" else n_coeffs,
            "center": False}
@@ -182,7 +182,7 @@ def mfcc(waveform, n_mfcc: int = 13, sample_rate: int = SAMPLE_RATE) -> np.ndarr
 
 def mfcc_deltas(waveform, sample_rate: int = SAMPLE_RATE) -> np.ndarray:  # noqa: ANN001
     """13 MFCCs with first and second differences (39 dimensions) on the same 20 ms grid: (n_frames, 39)."""
-    import torchaudio
+    import torchaudio  # optional: a torchaudio that does not match torch fails here, not on import (course.doctor)
 
     m = torch.from_numpy(mfcc(waveform, sample_rate=sample_rate).T.copy())
     d1 = torchaudio.functional.compute_deltas(m)

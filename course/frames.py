@@ -24,14 +24,12 @@ centre: close enough at 20 ms resolution, and the same for every model.)
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from course.textgrid import Interval
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 #: Duration of one model frame in seconds.
 FRAME_SECONDS = 0.02
@@ -239,7 +237,6 @@ def duration_stats(utterances: Iterable, tier: str = "phones") -> pd.DataFrame:
         standard deviation, ``ddof=0``: 0 for a label seen once) of
         ``end - start`` in ms. Empty, with these columns, if there are no segments.
     """
-    import pandas as pd
 
     if tier not in ("phones", "words"):
         raise ValueError(f"tier must be 'phones' or 'words', got {tier!r}.")

@@ -19,6 +19,7 @@ the numbers are recorded in ``docs/models.md`` and in the self-supervised models
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -27,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from course.abx import abx_error, phone_items, subsample_items
+from course.corpus import load_corpus
 from course.features import extract, mfcc_deltas
 from course.probing import frame_dataset, train_probe
-from course.models import SHIPPED_DIR
+from course.models import SHIPPED_DIR, load_model, random_twin
 from course.similarity import feature_space_linear_cka
 
 #: The subjects of the layer-wise comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
@@ -72,7 +74,6 @@ def subject_features(subject: str, utterances: Sequence) -> list[np.ndarray]:
     """Per-utterance arrays (n_layers + 1, n_frames, dim) of a subject (MFCC: one 'layer')."""
     if subject == "mfcc":
         return [mfcc_deltas(u.waveform)[None] for u in utterances]
-    from course.models import load_model, random_twin
 
     name, _, twin = subject.partition("@")
     if twin not in ("", "random", "frontend"):
@@ -144,7 +145,6 @@ def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None
     **kwargs
         Passed to :func:`select_utterances` (``n_train``, ``n_heldout``, ``abx_per_speaker``, ``seed``).
     """
-    from course.corpus import load_corpus
 
     data = select_utterances(corpus if corpus is not None else load_corpus(), **kwargs)
     pairs = DEFAULT_PAIRS if pairs is None else pairs
@@ -253,7 +253,7 @@ def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", 
 
     The MFCC baseline (a single 'layer') is drawn as a horizontal dashed line.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # start-up: pyplot takes about 0.5 s; only this figure needs it
 
     unknown = [m for m in measures if m not in _TITLES]
     if unknown:
@@ -283,7 +283,6 @@ def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", 
 
 def to_record(table: pd.DataFrame) -> dict:
     """The comparison as a JSON-ready record: ``settings``, ``finding`` (:func:`finding`) and ``table`` (rows)."""
-    import json
 
     return {"settings": table.attrs["settings"], "finding": finding(table),
             "table": json.loads(table.to_json(orient="records", double_precision=4))}
@@ -297,7 +296,6 @@ def save_record(record: dict, json_path: str | Path | None = None, plot_path: st
     models), where :func:`recorded` reads it; the model cards that quote it are rewritten by the training tooling
     (``speech-course models layerwise --record`` does both). Returns the model folders written to.
     """
-    import json
 
     text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
     if json_path:
@@ -330,7 +328,6 @@ def recorded(name: str = "tiny-hubert") -> pd.DataFrame:
 
     The returned table's ``attrs`` hold the ``settings`` and the ``finding`` text.
     """
-    import json
 
     path = SHIPPED_DIR / name / "layerwise.json"
     if not path.is_file():

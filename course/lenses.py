@@ -38,18 +38,16 @@ layers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Hashable, Sequence
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from course.audio import SAMPLE_RATE
 from course.features import Representation, _waveforms
 from course.metrics import edit_distance, error_rate
-from course.models import encoder, is_whisper
-
-if TYPE_CHECKING:
-    import pandas as pd
+from course.models import encoder, is_whisper, random_twin
 
 
 @dataclass
@@ -300,7 +298,6 @@ def random_layers_twin(model, seed: int = 0) -> torch.nn.Module:  # noqa: ANN001
     ValueError
         If the model has no parameters under ``encoder.layers.`` (nothing to randomise).
     """
-    from course.models import random_twin
 
     trained = model.state_dict()
     layers = {k for k in trained if ".encoder.layers." in f".{k}"}
@@ -362,7 +359,6 @@ def lens_profile(
         Inputs of different lengths; a path that is not 2-D, or layers that differ between utterances or between
         the model and the control; no utterance of a held-out speaker; a held-out speaker without reference tokens.
     """
-    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
 
     n = len(paths)
     if not len(control_paths) == len(references) == len(speakers) == n:
@@ -468,7 +464,7 @@ def decoder_lens(
         ``hypotheses[k][u]`` is a string (special tokens skipped, stripped).
         At the last layer this is exactly ``model.generate(input_features)``.
     """
-    from transformers.modeling_outputs import BaseModelOutput
+    from transformers.modeling_outputs import BaseModelOutput  # start-up: transformers takes about 1 s
 
     if model.training:
         raise ValueError("The model is in training mode (dropout on): call model.eval() first.")

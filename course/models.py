@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from course.errors import CourseError
+from course.online import hub_offline_reason
 from course.registry import MODELS
 
 #: Directory holding the shipped checkpoints (package data).
@@ -106,7 +107,6 @@ def resolve(name_or_path: str | PathLike) -> Path | str:
             f"Unknown model {name!r}: it is not a shipped model ({shipped}), not an existing directory, and not a "
             f"Hugging Face hub id of the form 'owner/name' (e.g. {HUB_EXAMPLES[0]!r})."
         )
-    from course.online import hub_offline_reason
 
     reason = hub_offline_reason()
     if reason:
@@ -118,7 +118,7 @@ def resolve(name_or_path: str | PathLike) -> Path | str:
 
 
 def _model_class(config):  # noqa: ANN001, ANN202
-    import transformers as T
+    import transformers as T  # start-up: transformers takes about 1 s; the model list does not need it
 
     arch = (config.architectures or [""])[0]
     if arch.endswith("ForCTC"):
@@ -154,7 +154,7 @@ def load_model(name_or_path: str | PathLike = "tiny-w2v2-ctc", random_init: bool
         The matching processor (feature extractor + tokenizer) or feature
         extractor.
     """
-    import transformers as T
+    import transformers as T  # start-up: transformers takes about 1 s; the model list does not need it
 
     src = resolve(name_or_path)
     try:

@@ -15,15 +15,18 @@ corpus's IPA: compare phones only within one source.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
+import socket
 from os import PathLike
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
-from course.audio import SAMPLE_RATE, check_waveform, resample, to_mono
+from course.audio import SAMPLE_RATE, check_waveform, resample, to_mono, write_wav
 from course.corpus import Utterance
 from course.errors import CourseError
 from course.textgrid import Interval
@@ -46,8 +49,6 @@ def hub_offline_reason() -> str | None:
     Checks ``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` and whether the hub's host
     name resolves (a quick test that avoids minutes of download retries).
     """
-    import socket
-    from urllib.parse import urlparse
 
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
@@ -72,7 +73,7 @@ def _require_hub(name: str) -> None:
 
 def _decode_audio(value) -> tuple[np.ndarray, int]:  # noqa: ANN001 - a datasets Audio cell
     """Decode a ``datasets`` audio cell stored undecoded ({"bytes", "path"} or an array dict)."""
-    import soundfile as sf
+    import soundfile as sf  # optional: a broken libsndfile fails here, not on import (course.doctor)
 
     if isinstance(value, dict) and value.get("array") is not None:
         return np.asarray(value["array"], dtype=np.float32), int(value["sampling_rate"])
@@ -127,7 +128,7 @@ def load_hf_speech(
     OfflineError
         The hub cannot be reached (no network, or ``HF_HUB_OFFLINE=1``).
     """
-    import datasets
+    import datasets  # optional: only the online path needs Hugging Face datasets (about 1 s to import)
 
     local = Path(name)
     try:
@@ -177,9 +178,8 @@ def _read_audiofolder(root: Path, text_column: str, audio_column: str):
     ``datasets``' own audiofolder builder needs torchcodec to encode audio;
     reading the files ourselves keeps the course free of that dependency.
     """
-    import csv
 
-    import datasets
+    import datasets  # optional: only the online path needs Hugging Face datasets (about 1 s to import)
 
     meta = root / "metadata.csv"
     if not meta.is_file():
@@ -194,7 +194,7 @@ def _read_audiofolder(root: Path, text_column: str, audio_column: str):
 
 
 def _with_audio_feature(ds, audio_column: str):  # noqa: ANN001, ANN202
-    import datasets
+    import datasets  # optional: only the online path needs Hugging Face datasets (about 1 s to import)
 
     return ds.cast_column(audio_column, datasets.Audio(sampling_rate=SAMPLE_RATE, decode=False))
 
@@ -205,9 +205,8 @@ def save_hf_dataset(utterances, out: str | PathLike) -> Path:  # noqa: ANN001
     The result has the same format as a hub speech dataset and loads with
     :func:`load_hf_speech` (``name=out``) or ``datasets.load_from_disk``.
     """
-    import datasets
+    import datasets  # optional: only the online path needs Hugging Face datasets (about 1 s to import)
 
-    from course.audio import write_wav
 
     rows: dict[str, list] = {"id": [], "speaker_id": [], "text": [], "audio": []}
     for u in utterances:
@@ -248,7 +247,7 @@ def forced_align(waveform, text: str, sample_rate: int = SAMPLE_RATE) -> tuple[l
         A word is not in the pronunciation dictionary, or the aligner found
         no path through the audio (wrong transcript, or audio too short).
     """
-    from pocketsphinx import Decoder
+    from pocketsphinx import Decoder  # optional: forced alignment only
 
     x = check_waveform(waveform, sample_rate)
     words = _normalise_transcript(text).split()

@@ -27,15 +27,13 @@ from __future__ import annotations
 import warnings
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Hashable, Iterator, Sequence
+from typing import Hashable, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 
 from course.features import Representation
 from course.frames import FRAME_SECONDS, frame_labels, pool_segments
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 #: Block boundaries of the online code, in percent of the data (Voita & Titov 2020).
 MDL_FRACTIONS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5, 25.0, 50.0, 100.0)
@@ -256,9 +254,9 @@ def make_probe(task: str = "classification", C: float = 1.0, alpha: float = 1.0,
         dimension 192 and 50 classes on one CPU core, and accuracy does not
         change in the third decimal with a tighter tolerance.
     """
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression, Ridge  # start-up: scikit-learn takes about 2 s
+    from sklearn.pipeline import make_pipeline  # start-up, as above
+    from sklearn.preprocessing import StandardScaler  # start-up, as above
 
     if task == "classification":
         model = LogisticRegression(C=C, max_iter=max_iter, tol=tol, solver="lbfgs")
@@ -277,8 +275,8 @@ def _single_blas_thread() -> AbstractContextManager:
     oversubscribes the cores and was measured 30 times slower. The libraries are
     imported first so that the limit reaches them.
     """
-    import sklearn.linear_model  # noqa: F401  (loads scipy's and numpy's BLAS)
-    from threadpoolctl import threadpool_limits
+    import sklearn.linear_model  # noqa: F401  by design: loads scipy's and numpy's BLAS before the limit
+    from threadpoolctl import threadpool_limits  # by design: after the import above
 
     return threadpool_limits(limits=1)
 
@@ -387,7 +385,6 @@ def heldout_scores(
         Arrays of different lengths; a speaker of a ``test`` row in no fold or in two; (from :func:`train_probe`)
         a fold left with no training row, or with a single class.
     """
-    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
 
     spk = np.asarray(speakers)
     y = np.asarray(labels)
@@ -458,7 +455,6 @@ def layer_profile(
         ``datasets`` and ``control_datasets`` of different lengths or with other rows; no held-out row to score;
         (from :func:`train_probe`) nothing or a single class left to train on.
     """
-    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
 
     if len(datasets) != len(control_datasets) or not len(datasets):
         raise ValueError(f"One control dataset per layer: {len(datasets)} layers, {len(control_datasets)} controls.")

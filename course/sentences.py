@@ -23,6 +23,7 @@ Every generator takes a :class:`numpy.random.Generator` and returns a
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -340,7 +341,6 @@ def split_of_key(kind: str, key: str, held_out: int = 1) -> str:
     str
         ``"test"``, ``"validation"`` or ``"train"``.
     """
-    import hashlib
 
     bucket = int(hashlib.sha256(f"{kind}|{key}".encode()).hexdigest(), 16) % 10
     return "test" if bucket < held_out else "validation" if bucket < 2 * held_out else "train"

@@ -36,14 +36,11 @@ with a large offset loses most of its digits.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from course.stats import average_ranks
-
-if TYPE_CHECKING:  # pandas is imported where it is needed: the module loads without it
-    import pandas as pd
 
 #: RDM metrics understood by :func:`rdm`.
 RDM_METRICS = ("correlation", "euclidean", "cosine")
@@ -276,7 +273,6 @@ def rsa_profile(
         ``speakers`` with another number of stimuli; a speaker with fewer than 3 stimuli; (from :func:`rdm` and
         :func:`compare_rdms`) a constant pattern.
     """
-    import pandas as pd  # noqa: F811  (imported here: the module loads without pandas)
 
     if len(layers) != len(control_layers) or not len(layers):
         raise ValueError(f"One control per layer: {len(layers)} layers, {len(control_layers)} controls.")

@@ -346,7 +346,7 @@ def jackknife_ci(
         Fewer than three speakers (one leave-one-out estimate per speaker leaves too few to judge the spread); a
         bad ``confidence``; a statistic that is not finite.
     """
-    from scipy.stats import t as student_t
+    from scipy.stats import t as student_t  # start-up: scipy.stats takes about 1 s; only this interval needs it
 
     spk = np.asarray(speakers)
     if spk.ndim != 1:

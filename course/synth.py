@@ -83,7 +83,7 @@ class _Engine:
     """A thin wrapper around the eSpeak NG shared library (one per process)."""
 
     def __init__(self) -> None:
-        import espeakng_loader
+        import espeakng_loader  # by design: eSpeak NG loads with the first synthesis (course.doctor checks it)
 
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p

@@ -945,7 +945,8 @@ def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = 
 
 def train_hubert_ctc(out: Path, steps: int = MODELS["tiny-hubert-ctc"].hyper["steps"],
                      batch_size: int = MODELS["tiny-hubert-ctc"].hyper["batch_size"], seed: int = SEED,
-                     init_from: str | Path = MODELS["tiny-hubert-ctc"].starts_from, corpus_version: int = CORPUS_VERSION,
+                     init_from: str | Path = MODELS["tiny-hubert-ctc"].starts_from,
+                     corpus_version: int = CORPUS_VERSION,
                      checkpoint: Path | None = None) -> None:
     """Fine-tune ``tiny-hubert`` (or ``init_from``) with CTC on phones into ``tiny-hubert-ctc``.
 

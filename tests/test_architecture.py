@@ -183,3 +183,22 @@ def test_every_module_has_a_layer_and_imports_only_downwards():
     assert layer_of("course.grading.job") == layer_of("course.grading")
     with pytest.raises(KeyError, match="no layer"):
         layer_of("course.nowhere")
+
+
+#: The reasons an import may sit inside a function, as a comment on its line.
+IMPORT_REASONS = ("# start-up:", "# start-up,", "# optional:", "by design:")
+
+
+def test_imports_inside_functions_of_the_learner_facing_layers_say_why():
+    """Data, models, features, methods and analyses (what notebooks import): an import inside a function is allowed
+    for a measured start-up cost, an optional dependency, or by design, and its line says which."""
+    learner_layers = range(layer_of("course.audio"), layer_of("course.grading"))
+    _, inside = import_graph()
+    silent = []
+    for module, line, statement in inside:
+        if layer_of(module) not in learner_layers:
+            continue
+        text = modules()[module].read_text(encoding="utf-8").splitlines()[line - 1]
+        if not any(reason in text for reason in IMPORT_REASONS):
+            silent.append(f"{module}:{line} {statement}")
+    assert not silent, f"imports inside functions without a reason (hoist them, or say why): {silent}"
