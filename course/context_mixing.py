@@ -29,9 +29,12 @@ shorter than a frame gets the one frame containing its midpoint. Frames owned
 by no word (pauses, the silence before and after the speech, the padding of
 Whisper's fixed window) belong to no span: pooling leaves them out.
 
-**Layers.** ``hidden_states[l]`` is the input of layer ``l + 1`` (``l = 0`` is
-the input of the first layer); value zeroing of layer ``l`` (1-based) reruns
-that layer on ``hidden_states[l - 1]``. In a pre-LN model the encoder's final
+**Layers** (one convention for the course, docs/architecture.md). ``hidden_states[l]``
+is layer ``l``: ``l = 0`` is the input of the first Transformer layer, and
+Transformer layer ``l`` (1..L) reads ``hidden_states[l - 1]`` and produces
+``hidden_states[l]``. A measure "at layer ``l``" is Transformer layer ``l``'s
+(value zeroing reruns it on ``hidden_states[l - 1]``); stacks of attention or
+rollout matrices, shape ``(L, n, n)``, hold layers 1..L at indices 0..L-1. In a pre-LN model the encoder's final
 layer norm belongs to the output of the last layer only (:func:`encoder_layer`
 applies it there, so the rerun reproduces the encoder output exactly; see
 :mod:`course.lenses` for why no ``hidden_states`` entry of a pre-LN wav2vec 2.0
@@ -433,27 +436,27 @@ class LayerHandle(NamedTuple):
     module: torch.nn.Module | None = None
 
 
-def _check_index(index: int, n_layers: int) -> int:
-    if not 1 <= int(index) <= n_layers:
-        raise ValueError(f"Layer {index} does not exist: layers are numbered 1..{n_layers} "
-                         "(layer l reads hidden_states[l - 1]).")
-    return int(index)
+def _check_layer(layer: int, n_layers: int) -> int:
+    if not 1 <= int(layer) <= n_layers:
+        raise ValueError(f"Layer {layer} does not exist: Transformer layers are numbered 1..{n_layers} "
+                         "(layer l reads hidden_states[l - 1] and produces hidden_states[l]).")
+    return int(layer)
 
 
-def encoder_layer(model, index: int) -> LayerHandle:  # noqa: ANN001
-    """Encoder layer ``index`` (1-based) of a wav2vec 2.0-family model or a Whisper encoder.
+def encoder_layer(model, layer: int) -> LayerHandle:  # noqa: ANN001
+    """Transformer layer ``layer`` (1..L) of a wav2vec 2.0-family encoder or a Whisper encoder.
 
-    ``run(hidden_states[index - 1])`` gives ``hidden_states[index]`` for
-    ``index < L``, and the encoder output (final norm applied in pre-LN models)
-    for ``index == L``. No attention mask is used: give one unpadded utterance
+    ``run(hidden_states[layer - 1])`` gives ``hidden_states[layer]`` for
+    ``layer < L``, and the encoder output (final norm applied in pre-LN models)
+    for ``layer == L``. No attention mask is used: give one unpadded utterance
     (Whisper: its whole fixed window, padding frames included, as the model
     sees it).
     """
 
     layers = encoder_of(model).layers
-    index = _check_index(index, len(layers))
-    module = layers[index - 1]
-    norm = final_layer_norm(model) if index == len(layers) else None
+    layer = _check_layer(layer, len(layers))
+    module = layers[layer - 1]
+    norm = final_layer_norm(model) if layer == len(layers) else None
     attention = getattr(module, "self_attn", None) or getattr(module, "attention", None)
     if attention is None:
         raise ValueError(f"{type(module).__name__} has no self_attn / attention module.")
@@ -471,16 +474,16 @@ def causal_mask(n: int, batch: int = 1) -> torch.Tensor:
     return mask.expand(batch, 1, n, n)
 
 
-def decoder_layer(model, index: int, encoder_hidden_states) -> LayerHandle:  # noqa: ANN001
-    """Decoder layer ``index`` (1-based) of a Whisper-family model, with causal self-attention.
+def decoder_layer(model, layer: int, encoder_hidden_states) -> LayerHandle:  # noqa: ANN001
+    """Decoder layer ``layer`` (1..number of decoder layers) of a Whisper-family model, with causal self-attention.
 
     Parameters
     ----------
     model
         A Whisper-family encoder-decoder.
-    index : int
-        1 .. number of decoder layers; ``run(decoder_hidden_states[index - 1])``
-        gives ``decoder_hidden_states[index]`` (the last one with the decoder's
+    layer : int
+        1 .. number of decoder layers; ``run(decoder_hidden_states[layer - 1])``
+        gives ``decoder_hidden_states[layer]`` (the last one with the decoder's
         final norm, which transformers includes in that entry).
     encoder_hidden_states : tensor, shape (1, n_frames, dim) or (n_frames, dim)
         The encoder output the decoder cross-attends to (repeated along the
@@ -489,9 +492,9 @@ def decoder_layer(model, index: int, encoder_hidden_states) -> LayerHandle:  # n
     if not is_whisper(model):
         raise ValueError(f"decoder_layer needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
     decoder = model.get_decoder()
-    index = _check_index(index, len(decoder.layers))
-    module = decoder.layers[index - 1]
-    norm = decoder.layer_norm if index == len(decoder.layers) else None
+    layer = _check_layer(layer, len(decoder.layers))
+    module = decoder.layers[layer - 1]
+    norm = decoder.layer_norm if layer == len(decoder.layers) else None
     enc = encoder_hidden_states.detach().float()
     if enc.ndim == 2:
         enc = enc[None]
