@@ -32,6 +32,7 @@ from course.corpus import load_corpus
 from course.features import extract, mfcc_deltas
 from course.probing import frame_dataset, train_probe
 from course.models import SHIPPED_DIR, load_model, random_twin
+from course.registry import MODELS
 from course.similarity import feature_space_linear_cka
 
 #: The subjects of the layer-wise comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
@@ -124,8 +125,9 @@ def compare_subject(subject: str, data: LayerwiseData, max_train_frames: int = 2
     return (pd.DataFrame(rows), held_f) if return_features else pd.DataFrame(rows)
 
 
-#: Pairs (subject, base) whose same-numbered layers are compared by CKA (what fine-tuning changed).
-DEFAULT_PAIRS = {"tiny-hubert-ctc": "tiny-hubert"}
+#: Pairs (subject, base) whose same-numbered layers are compared by CKA (what fine-tuning changed): every shipped
+#: model that starts from another (course.registry); a pair is used when both are among the subjects.
+DEFAULT_PAIRS = {name: spec.starts_from for name, spec in MODELS.items() if spec.starts_from}
 
 
 def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None, progress: bool = True,  # noqa: ANN001
