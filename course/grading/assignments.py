@@ -76,9 +76,9 @@ class PreparedAssignment:
 
 def nbgrader_api(root: Path, config=None):  # noqa: ANN001, ANN201 - traitlets Config, nbgrader API
     """An ``NbGraderAPI`` for the course directory ``root``."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
+    from nbgrader.apps import NbGraderAPI  # start-up: nbgrader's applications take about 3 s to import
+    from nbgrader.coursedir import CourseDirectory  # start-up, as above
+    from traitlets.config import Config  # start-up, as above
 
     c = Config()
     c.CourseDirectory.root = str(root)

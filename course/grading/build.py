@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 
 from course.claims import ClaimError, claims_file, sentences_not_in_text
@@ -69,10 +70,10 @@ def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
     The kernel runs with the grading limits but without the sandbox (the
     course's own code is trusted), over unix sockets like a graded kernel.
     """
-    from nbclient import NotebookClient
-    from traitlets.config import Config
+    from nbclient import NotebookClient  # start-up: jupyter's kernel machinery, for executing only
+    from traitlets.config import Config  # start-up, as above
 
-    from course.grading.kernel import SandboxedKernelManager
+    from course.grading.kernel import SandboxedKernelManager  # start-up, as above
 
     with tempfile.TemporaryDirectory(prefix="speech-course-build-") as tmp:
         copy_data_files(data_dir, Path(tmp))
@@ -98,7 +99,6 @@ def execute_measured(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
     is the one :func:`execute_notebook` would give. ``after``: code run in the same way after the notebook's last
     cell and before the probe (the claims of :mod:`course.claims`), then removed.
     """
-    import nbformat
 
     extra = []
     if after is not None:

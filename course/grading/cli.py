@@ -18,13 +18,13 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _course_dir(args: argparse.Namespace) -> Path:
-    from course.grading.layout import default_course_dir
+    from course.grading.layout import default_course_dir  # start-up: per subcommand
 
     return args.course_dir or default_course_dir()
 
 
 def _build(args: argparse.Namespace) -> int:
-    from course.grading.build import build
+    from course.grading.build import build  # start-up: per subcommand
 
     course_dir = _course_dir(args)
     repo = args.repo or Path(course_dir).resolve().parent
@@ -51,7 +51,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _refuse_learner_release(course_dir: Path, what: str) -> None:
     """A learner release's course directory holds the visible tests only: grading a class with it would be wrong."""
-    from course.grading.release import is_learner_release
+    from course.grading.release import is_learner_release  # start-up: per subcommand
 
     if is_learner_release(course_dir):
         raise UsageError(f"{course_dir} is the self-check course directory of a learner release (visible tests "
@@ -59,7 +59,7 @@ def _refuse_learner_release(course_dir: Path, what: str) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from course.grading.grade import GradeOptions, default_workers, grade_class
+    from course.grading.grade import GradeOptions, default_workers, grade_class  # start-up: per subcommand
 
     _refuse_learner_release(_course_dir(args), "grade a class")
 
@@ -75,13 +75,13 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from course.grading.check import check_learner_notebook, guess_assignment, report
-    from course.grading.layout import check_course_dir
+    from course.grading.check import check_learner_notebook, guess_assignment, report  # start-up: per subcommand
+    from course.grading.layout import check_course_dir  # start-up: per subcommand
 
     course_dir = check_course_dir(_course_dir(args))
     assignment = args.assignment or guess_assignment(args.notebook, course_dir)
     result = check_learner_notebook(args.notebook, course_dir, assignment, _limits(args), args.sandbox)
-    from course.grading.release import learner_release_note
+    from course.grading.release import learner_release_note  # start-up: per subcommand
 
     note = learner_release_note(course_dir)  # a learner release has visible tests only: say so before the score
     if note:
@@ -91,7 +91,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _gradescope(args: argparse.Namespace) -> int:
-    from course.grading.gradescope import build_bundle
+    from course.grading.gradescope import build_bundle  # start-up: per subcommand
 
     _refuse_learner_release(_course_dir(args), "build the Gradescope bundle")
     out = build_bundle(_course_dir(args), args.assignment, args.out)
@@ -100,7 +100,7 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from course.grading.bench import bench_grading
+    from course.grading.bench import bench_grading  # start-up: per subcommand
 
     print(bench_grading(_course_dir(args), args.assignment, args.submissions, args.workers, _limits(args),
                         args.sandbox))
@@ -108,8 +108,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from course.grading.layout import repo_root
-    from course.grading.release import write_release
+    from course.grading.layout import repo_root  # start-up: per subcommand
+    from course.grading.release import write_release  # start-up: per subcommand
 
     result = write_release(args.repo or repo_root(), args.out, binder_repo=args.binder_repo,
                            binder_ref=args.binder_ref, force=args.force)
@@ -124,7 +124,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _similarity(args: argparse.Namespace) -> int:
-    from course.grading.similarity import THRESHOLD, similarity_report
+    from course.grading.similarity import THRESHOLD, similarity_report  # start-up: per subcommand
 
     similarity_report(args.submissions, args.out, _course_dir(args),
                       threshold=THRESHOLD if args.threshold is None else args.threshold)

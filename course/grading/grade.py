@@ -38,6 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tqdm.auto import tqdm
+
+from course.corpus import default_cache_dir, load_corpus
 from course.grading.assignments import PreparedAssignment, nbgrader_api, prepare_assignment
 from course.grading.feedback import status_page
 from course.grading.job import JobSpec, not_graded, setup_job
@@ -45,6 +48,7 @@ from course.grading.layout import assignment_ids, check_course_dir, tools_on_pat
 from course.grading.notebooks import withhold_lines
 from course.grading.results import JobResult
 from course.grading.sandbox import Limits, resolve_mode
+from course.grading.similarity import similarity_report
 from course.grading.submissions import Submission, collect, extract_zip
 
 #: Columns of ``grades.csv``.
@@ -163,8 +167,8 @@ def _publish(out: Path, sub: Submission, prep: PreparedAssignment, res: JobResul
 
 def record_grades(course_dir: Path, graded: list[tuple[Submission, JobResult, Path | None]]) -> None:
     """Enter the results into the class gradebook (``COURSE_DIR/gradebook.db``) and its autograded folder."""
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
+    from nbgrader.api import Gradebook  # start-up: nbgrader's database layer, for recording only
+    from sqlalchemy.exc import SAWarning  # start-up, as above
 
     api = nbgrader_api(course_dir)
     with warnings.catch_warnings(), Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
@@ -216,7 +220,6 @@ def write_grades(path: Path, rows: list[Row]) -> None:
 
 
 def _progress(total: int, enabled: bool):  # noqa: ANN202 - a tqdm bar
-    from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="grading", unit="notebook", disable=not enabled, file=sys.stderr)
 
@@ -276,7 +279,6 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
 def write_similarity_report(submissions: Path, out: Path, course_dir: Path, say: Callable[[str], None]) -> None:
     """Write the class's similarity report into ``out``; a failure is only warned about (the grades are written)."""
     try:
-        from course.grading.similarity import similarity_report
 
         similarity_report(submissions, out, course_dir, say=say)
     except Exception as exc:  # noqa: BLE001 - information for the instructor must never cost a grade
@@ -317,7 +319,6 @@ def _run_jobs(todo: list[Submission], prepared: dict[str, PreparedAssignment], j
 
 def course_cache(ensure_corpus: bool) -> Path:
     """The course cache the kernels may read; builds the default corpus first if asked and missing."""
-    from course.corpus import default_cache_dir, load_corpus
 
     if ensure_corpus:
         load_corpus()

@@ -22,7 +22,11 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
+from course.grading.check import check_learner_notebook
+from course.grading.job import not_graded
 from course.grading.layout import check_course_dir, repo_root, source_notebook
+from course.grading.notebooks import graded_cells, points, read_notebook
+from course.grading.results import STATUSES
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image (network available). It installs what the
@@ -118,7 +122,6 @@ def find_notebook(submission: Path, assignment: str) -> Path | None:
 
 def results_json(result, assignment: str) -> dict:  # noqa: ANN001 - JobResult
     """Gradescope's ``results.json`` for a graded notebook (test messages only, never test code)."""
-    from course.grading.results import STATUSES
 
     tests = [{"name": t.name + (" (includes hidden tests)" if t.hidden else ""), "score": t.points,
               "max_score": t.max_points, "output": t.message or ("passed" if t.passed else "failed"),
@@ -131,9 +134,6 @@ def results_json(result, assignment: str) -> dict:  # noqa: ANN001 - JobResult
 
 def run(root: Path, assignment: str) -> dict:
     """Grade the submission in ``root/submission`` and write ``root/results/results.json``; returns the results."""
-    from course.grading.check import check_learner_notebook
-    from course.grading.job import not_graded
-    from course.grading.notebooks import read_notebook
 
     results_dir = root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,6 @@ def run(root: Path, assignment: str) -> dict:
 
 
 def _max_score(source) -> float:  # noqa: ANN001 - NotebookNode
-    from course.grading.notebooks import graded_cells, points
 
     return points(graded_cells(source), "test")
 

@@ -168,7 +168,7 @@ def _restore_after_cell(namespace: dict, originals: dict[str, Callable]) -> None
     Outside IPython (a plain script) the guarded versions stay.
     """
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # by design: only in a notebook's kernel, where IPython is loaded
     except ImportError:  # pragma: no cover - IPython is a dependency of the course
         return
     shell = get_ipython()

@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Sequence
 
 from course.grading.feedback import outcomes, redact_notebook, safe_feedback, unrun_outcomes
-from course.grading.layout import copy_data_files
+from course.grading.layout import copy_data_files, tools_on_path
+from course.grading.limits import die_with_parent
+from course.grading.notebooks import (drop_duplicate_ids, graded_cells, hidden_lines, points, read_notebook,
+                                     withhold_lines, write_notebook)
 from course.grading.results import JobResult
 from course.grading.sandbox import Limits
 
@@ -82,9 +85,8 @@ def _read_events(path: Path) -> list[dict]:
 
 def run_job(spec: JobSpec) -> JobResult:
     """Autograde the submission, then write redacted feedback; returns the result (also saved)."""
-    from course.grading.assignments import nbgrader_api
-    from course.grading.nbconfig import sandboxed_config
-    from course.grading.notebooks import graded_cells, hidden_lines, points, read_notebook
+    from course.grading.assignments import nbgrader_api  # start-up: nbgrader, in the job process only
+    from course.grading.nbconfig import sandboxed_config  # start-up, as above
 
     job = Path(spec.job_dir)
     limits = Limits(**spec.limits)
@@ -119,8 +121,6 @@ def run_job(spec: JobSpec) -> JobResult:
 
 def _autograde(api, spec: JobSpec, hidden: list[str]) -> tuple[bool, str]:  # noqa: ANN001 - NbGraderAPI
     """Run ``nbgrader autograde``; returns success and the log (hidden lines withheld, also saved)."""
-    from course.grading.layout import tools_on_path
-    from course.grading.notebooks import withhold_lines
 
     with tools_on_path():
         result = api.autograde(spec.assignment, spec.student, force=True, create=True)
@@ -132,8 +132,6 @@ def _autograde(api, spec: JobSpec, hidden: list[str]) -> tuple[bool, str]:  # no
 def _graded(api, spec: JobSpec, source, hidden: list[str], events: list[dict], grades: dict,  # noqa: ANN001
             score: float, max_score: float) -> JobResult:
     """Result and feedback page of a notebook nbgrader executed."""
-    from course.grading.layout import tools_on_path
-    from course.grading.notebooks import graded_cells, points, read_notebook, write_notebook
 
     job = Path(spec.job_dir)
     nb = read_notebook(spec.autograded)
@@ -167,7 +165,6 @@ def _not_graded(log: str, events: list[dict], source, max_score: float) -> JobRe
 def not_graded(status: str, detail: str, source, max_score: float) -> JobResult:  # noqa: ANN001 - NotebookNode
     """A zero-score result in which every test is reported as not run."""
 
-    from course.grading.notebooks import graded_cells, points
 
     tests = unrun_outcomes(source, status)
     return JobResult(status, detail, 0.0, max_score, tests, {t.name: 0.0 for t in tests},
@@ -176,7 +173,6 @@ def not_graded(status: str, detail: str, source, max_score: float) -> JobResult:
 
 def _drop_duplicates(path: Path) -> int:
     """Repair duplicated nbgrader cells in the submitted file (:func:`course.grading.notebooks.drop_duplicate_ids`)."""
-    from course.grading.notebooks import drop_duplicate_ids, read_notebook, write_notebook
 
     nb = read_notebook(path)
     changed = drop_duplicate_ids(nb)
@@ -211,7 +207,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m course.grading.job", description="Grade one submission.")
     parser.add_argument("spec", type=Path, help="job.json written by the grader")
     args = parser.parse_args(argv)
-    from course.grading.limits import die_with_parent
 
     die_with_parent()  # if the grader is killed, its jobs (and their kernels) go with it
     run_job(JobSpec(**json.loads(args.spec.read_text(encoding="utf-8"))))

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import course
+
 #: Assignment ids: two digits, an underscore, a lower-case topic.
 ASSIGNMENT_RE = re.compile(r"^\d\d_[a-z0-9_]+$")
 #: Student ids accepted by the grader (they become folder names and gradebook keys).
@@ -26,7 +28,6 @@ COURSE_DIR_ENV = "SPEECH_COURSE_AUTOGRADER"
 
 def repo_root() -> Path:
     """The directory that contains the ``course`` package (the repository in a development install)."""
-    import course
 
     return Path(course.__file__).resolve().parent.parent
 

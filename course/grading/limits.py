@@ -17,6 +17,7 @@ nothing is stored in it, so it took a third of the default 3 GB cap.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import resource
 import signal
@@ -58,7 +59,6 @@ def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

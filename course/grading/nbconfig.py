@@ -21,8 +21,8 @@ _KERNEL_MANAGER = "course.grading.kernel.SandboxedKernelManager"
 
 def autograde_preprocessors() -> list:
     """nbgrader's autograde steps with its ``Execute`` replaced by :class:`~course.grading.execute.GradingExecute`."""
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
+    from nbgrader.converters import Autograde  # start-up: nbgrader's converters, when grading only
+    from nbgrader.preprocessors import Execute  # start-up, as above
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     return [_EXECUTE if pp is Execute else pp for pp in default]

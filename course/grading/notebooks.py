@@ -10,6 +10,7 @@ comment lines::
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import re
@@ -264,7 +265,6 @@ def expected_value_messages(source: str) -> list[str]:
     list of str
         The offending messages' source text.
     """
-    import ast
 
     tree = ast.parse(source)
     expected = set()

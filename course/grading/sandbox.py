@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import course
 from course.errors import CourseError
 
 #: Sandbox modes accepted by :func:`resolve_mode`.
@@ -154,7 +155,6 @@ def resolve_mode(requested: str = "auto", warn: Callable[[str], None] | None = N
 
 def python_paths() -> list[Path]:
     """Directories the kernel's Python needs: the environment, its base installation, the course package."""
-    import course
 
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(course.__file__).resolve().parent}
     exe = Path(sys.executable)
@@ -184,7 +184,6 @@ def kernel_environment(cache_dir: Path | None) -> dict[str, str]:
     package, so the kernel imports the same copy (it may not be the installed
     one, e.g. in a Gradescope bundle).
     """
-    import course
 
     env = {
         "PYTHONPATH": str(Path(course.__file__).resolve().parent.parent),

@@ -57,6 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from course.grading.layout import assignment_ids, check_course_dir, default_course_dir, source_notebook
+from course.grading.references import reference_functions
+from course.grading.submissions import collect, extract_zip
 from course.grading.notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, nbgrader_meta,
                                       read_notebook, strip_markers)
 
@@ -363,8 +366,6 @@ class CourseSide:
 def course_side(course_dir: Path, assignment: str) -> CourseSide:
     """Read the source notebook, the release (``exercises/<assignment>.ipynb`` beside the course directory, if there
     is one) and the course implementations of ``assignment``; what cannot be read becomes a note."""
-    from course.grading.layout import source_notebook
-    from course.grading.references import reference_functions
 
     side = CourseSide()
     given: list[tuple[str, bool]] = []  # (code, is a plain cell: no nbgrader metadata, the learner may edit it)
@@ -550,8 +551,6 @@ def find_similarities(root: Path, course_dir: Path, threshold: float = THRESHOLD
 
     Unreadable notebooks and cells become ``note`` findings; nothing raises for what a submission contains.
     """
-    from course.grading.layout import assignment_ids, check_course_dir
-    from course.grading.submissions import collect
 
     course_dir = check_course_dir(course_dir)
     subs, warnings = collect(Path(root), assignment_ids(course_dir))
@@ -645,8 +644,6 @@ def similarity_report(submissions: Path, out: Path, course_dir: Path | None = No
         ``out/similarity.csv``: ``kind, assignment, student, other, function, score, detail``, sorted by kind
         (copy, pair, grader, note), assignment, student.
     """
-    from course.grading.layout import default_course_dir
-    from course.grading.submissions import extract_zip
 
     if not 0 <= threshold <= 1:
         raise ValueError(f"The threshold is a share between 0 and 1, got {threshold}.")

@@ -322,11 +322,11 @@ def _run_job(job_file: str, reports: str) -> None:
     """The process :func:`variant_outcomes` starts: run the job's cells, fork at the variants' answer cells, and
     write each run's report to ``reports/<name>.json``: ``{"parts": {grade_id: {part: failure or None}},
     "errors": {cell index: failure}}``."""
-    import matplotlib
+    import matplotlib  # by design: the forked runs choose the backend before anything draws
 
     matplotlib.use("Agg")
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
+    from IPython.core.interactiveshell import InteractiveShell  # by design: only the child process runs cells
+    from traitlets.config import Config  # by design: as above
 
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     out = Path(reports)
