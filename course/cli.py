@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import json
 from pathlib import Path
 from typing import Sequence
 
+from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, VERSIONS, default_corpus_dir
 from course.errors import CourseError
+from course.grading.cli import add_commands as add_grading_commands
+from course.registry import MODELS  # not course.models: listing the model names must not load torch
+from course.slides import add_cli as add_slides_cli
 
 
 def _corpus_build(args: argparse.Namespace) -> int:
-    from course.corpus import build_corpus
+    from course.corpus import build_corpus  # start-up: per subcommand
 
     out = build_corpus(args.out, size=args.size, seed=args.seed, force=args.force, workers=args.workers,
                        progress=not args.quiet, version=args.version)
@@ -24,7 +29,7 @@ def _corpus_build(args: argparse.Namespace) -> int:
 
 
 def _corpus_info(args: argparse.Namespace) -> int:
-    from course.corpus import CORPUS_VERSION, load_corpus
+    from course.corpus import CORPUS_VERSION, load_corpus  # start-up: per subcommand
 
     corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
     m = corpus.manifest
@@ -38,7 +43,7 @@ def _corpus_info(args: argparse.Namespace) -> int:
 
 
 def _corpus_check(args: argparse.Namespace) -> int:
-    from course.corpus import CORPUS_VERSION, check_alignments, load_corpus
+    from course.corpus import CORPUS_VERSION, check_alignments, load_corpus  # start-up: per subcommand
 
     corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
     problems = check_alignments(corpus)
@@ -52,7 +57,7 @@ def _corpus_check(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from course.corpus import build_corpus
+    from course.corpus import build_corpus  # start-up: per subcommand
 
     out = build_corpus(None, progress=not args.quiet)
     print(f"Corpus ready: {out}")
@@ -64,7 +69,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from course.doctor import diagnose, report
+    from course.doctor import diagnose, report  # start-up: per subcommand
 
     checks = diagnose(models=not getattr(args, "no_models", False))
     print("Checking what the course loads:")
@@ -73,7 +78,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from course.models import SHIPPED, SHIPPED_DIR
+    from course.models import SHIPPED, SHIPPED_DIR  # start-up: per subcommand
 
     for name, what in SHIPPED.items():
         path = SHIPPED_DIR / name
@@ -84,7 +89,7 @@ def _models_list(args: argparse.Namespace) -> int:
 
 
 def _models_train(args: argparse.Namespace) -> int:
-    from course.training import train
+    from course.training import train  # start-up: per subcommand
 
     options = {"init_from": args.init_from} if args.init_from else {}
     metrics = train(args.name, out=args.out, steps=args.steps, corpus_version=args.corpus_version, **options)
@@ -93,23 +98,22 @@ def _models_train(args: argparse.Namespace) -> int:
 
 
 def _models_evaluate(args: argparse.Namespace) -> int:
-    import json
 
-    from course.training import evaluate
+    from course.training import evaluate  # start-up: per subcommand
 
     print(json.dumps(evaluate(args.name, args.path, args.corpus_version), indent=2, sort_keys=True))
     return 0
 
 
 def _models_bench(args: argparse.Namespace) -> int:
-    from course.bench import extraction_benchmarks
+    from course.bench import extraction_benchmarks  # start-up: per subcommand
 
     extraction_benchmarks(args.names or None, n_utterances=args.utterances, batch_size=args.batch_size)
     return 0
 
 
 def _models_layerwise(args: argparse.Namespace) -> int:
-    from course import layerwise as L
+    from course import layerwise as L  # start-up: per subcommand
 
     table = L.layerwise_comparison(args.subjects or L.DEFAULT_SUBJECTS, n_train=args.n_train,
                                    n_heldout=args.n_heldout)
@@ -121,7 +125,7 @@ def _models_layerwise(args: argparse.Namespace) -> int:
     print(record["finding"])
     written = L.save_record(record, json_path=args.json, plot_path=args.plot, beside_models=args.record)
     if written:
-        from course.training import rewrite_cards
+        from course.training import rewrite_cards  # start-up: per subcommand
 
         rewrite_cards(written)
     return 0
@@ -130,14 +134,14 @@ def _models_layerwise(args: argparse.Namespace) -> int:
 def _benchmarks_cli():  # noqa: ANN202
     """``benchmarks.cli`` of the repository checkout (the benchmarks are not part of the installed package)."""
     try:
-        import benchmarks.cli as bench_cli
+        import benchmarks.cli as bench_cli  # start-up: per subcommand
     except ImportError:
         root = Path(__file__).resolve().parent.parent
         if not (root / "benchmarks" / "cli.py").is_file():
             raise FileNotFoundError("The benchmarks live in the course repository (benchmarks/); run this from an "
                                     "editable install of a clone (pip install -e .).") from None
         sys.path.insert(0, str(root))
-        import benchmarks.cli as bench_cli
+        import benchmarks.cli as bench_cli  # start-up: per subcommand
     return bench_cli
 
 
@@ -146,7 +150,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, VERSIONS, default_corpus_dir
 
     parser = argparse.ArgumentParser(
         prog="speech-course",
@@ -201,7 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", nargs="?", type=Path, default=None, help="corpus directory (default: the default corpus)")
     c.set_defaults(func=_corpus_check)
 
-    from course.registry import MODELS  # not course.models: listing the names must not load torch
 
     models = sub.add_parser("models", help="list, retrain, evaluate and benchmark the shipped models",
                             description="The small speech models shipped with the course.")
@@ -263,11 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_bench)
 
-    from course.slides import add_cli as add_slides_cli
 
     add_slides_cli(sub)
 
-    from course.grading.cli import add_commands as add_grading_commands
 
     add_grading_commands(sub)
     return parser
