@@ -85,6 +85,12 @@ class ModelSpec:
         return self.recipe.format(**values)
 
 
+#: The usage example of every phone recogniser's card (CTC: greedy decoding with the processor).
+_CTC_USAGE = ("logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
+              "print(processor.batch_decode(logits.argmax(-1)))")
+#: The numbers of tiny-w2v2-ctc's recipe, which its CTC-only control shares.
+_W2V2_CTC_HYPER = {"steps": 4000, "batch_size": 8, "lr": 1.5e-3, "warmup": 400}
+
 _ENTRIES = [
     ModelSpec(
         name='tiny-w2v2-ctc',
@@ -94,10 +100,9 @@ _ENTRIES = [
         intro=('A small wav2vec 2.0 model (`Wav2Vec2ForCTC`) trained from scratch with CTC to recognise '
                '**phones**. Decoding with its processor gives space-separated phone labels in the same '
                "IPA symbol set as the corpus TextGrids' `phones` tier."),
-        usage=('logits = model(**processor(waveform, sampling_rate=16000, '
-               "return_tensors='pt')).logits\nprint(processor.batch_decode(logits.argmax(-1)))"),
+        usage=_CTC_USAGE,
         trainer="course.training:train_w2v2_ctc",
-        hyper={'steps': 4000, 'batch_size': 8, 'lr': 0.0015, 'warmup': 400},
+        hyper=_W2V2_CTC_HYPER,
         recipe=('From scratch, CTC on phones; {steps} steps of {batch_size} utterances (about 7.5 '
                 'epochs); batches drawn from pools of similar length; each utterance played at a random '
                 'speed factor in 0.9–1.1 (linear interpolation, so pitch and formants shift too: a cheap '
@@ -214,8 +219,7 @@ _ENTRIES = [
         intro=('`tiny-hubert` fine-tuned with CTC on **phones** (`HubertForCTC`, same phone vocabulary '
                'as `tiny-w2v2-ctc`): the self-supervised model after supervised fine-tuning, for '
                'comparing what fine-tuning changes layer by layer.'),
-        usage=('logits = model(**processor(waveform, sampling_rate=16000, '
-               "return_tensors='pt')).logits\nprint(processor.batch_decode(logits.argmax(-1)))"),
+        usage=_CTC_USAGE,
         trainer="course.training:train_hubert_ctc",
         hyper={'steps': 2000, 'batch_size': 8, 'lr': 0.0005, 'warmup': 300},
         recipe=('Starts from `tiny-hubert`; CTC on phones with a new linear head; convolutional front '
@@ -234,10 +238,9 @@ _ENTRIES = [
                "trained with **CTC only**: it never saw the corpus' phone alignments. It is a control "
                'for analyses of the top layers and of timing (probes, lenses, attribution): whatever it '
                'shows was learned through CTC alone.'),
-        usage=('logits = model(**processor(waveform, sampling_rate=16000, '
-               "return_tensors='pt')).logits\nprint(processor.batch_decode(logits.argmax(-1)))"),
+        usage=_CTC_USAGE,
         trainer="course.training:train_w2v2_ctc_noalign",
-        hyper={'steps': 4000, 'batch_size': 8, 'lr': 0.0015, 'warmup': 400},
+        hyper=_W2V2_CTC_HYPER,  # the recipe of tiny-w2v2-ctc, without the auxiliary loss
         recipe=('The recipe of `tiny-w2v2-ctc` (`train_w2v2_ctc` with `aux_fraction=0`): from scratch, '
                 'CTC on phones, {steps} steps of {batch_size} utterances, the same speed perturbation, '
                 'noise, time masking, dropout, optimiser and seed, but no auxiliary frame-level loss at '
