@@ -505,8 +505,9 @@ def slot_word_profile(methods: dict[str, Callable], utterances: Sequence, slot: 
     clash = set(methods) & set(SLOT_CONTROLS)
     if clash:
         raise ValueError(f"{sorted(clash)} name the controls this function adds; rename the method.")
+    duration, random_ranking = SLOT_CONTROLS
     rankings = dict(methods)
-    rankings["control: duration"] = lambda u: np.array([w.end - w.start for w in u.words], dtype=np.float64)
+    rankings[duration] = lambda u: np.array([w.end - w.start for w in u.words], dtype=np.float64)
     per_speaker: dict = {}
     for u in utterances:
         mask = slot_words(u, slot)
@@ -521,7 +522,7 @@ def slot_word_profile(methods: dict[str, Callable], utterances: Sequence, slot: 
             stats.append((float(mask[np.argmax(s)]), pos[mask].sum() / pos.sum() if pos.sum() > 0 else 0.0))
         stats.append((mask.mean(), mask.mean()))  # a random ranking, in expectation
         per_speaker.setdefault(u.speaker, []).append(stats)
-    names = [*rankings, "control: random"]
+    names = [*rankings, random_ranking]
     means = {s: np.mean(v, axis=0) for s, v in per_speaker.items()}  # (rankings, 2) per speaker
     rows = [(name, s, *means[s][k]) for k, name in enumerate(names) for s in sorted(means)]
     return pd.DataFrame(rows, columns=["ranking", "speaker", "top", "share"])

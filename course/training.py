@@ -44,13 +44,13 @@ import numpy as np
 import torch
 
 from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, Corpus, default_corpus_dir, load_corpus
-from course.models import SHIPPED_DIR, load_model, resolve
-from course.registry import MODELS
-from course.sentences import INTENTS, SLOT_VALUES, SLOTS, intent_name
 from course.features import mfcc_deltas
 from course.frames import frame_labels
 from course.layerwise import card_section
 from course.metrics import error_rate
+from course.models import SHIPPED_DIR, load_model, resolve
+from course.registry import MODELS
+from course.sentences import INTENTS, SLOT_VALUES, SLOTS, intent_name
 from course.textgrid import Interval
 
 SEED = 0

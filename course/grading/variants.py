@@ -7,8 +7,8 @@ line that explains the bug, then unified-diff hunks against the solution cell
 work to the course's implementation, ``<grade_id>-delegates-<how>.py`` (a whole
 cell: it replaces the answer by design). A change to a solution reaches its
 variants; a variant whose lines the solution no longer has fails loudly
-(:class:`VariantError`) and must be made again (:func:`make_patch`). The test suite runs the reference solution
-with each variant swapped in, every test cell split into its visible tests and
+(:class:`VariantError`) and must be made again (:func:`make_patch`). The test
+suite runs the reference solution with each variant swapped in, every test cell split into its visible tests and
 its hidden block (:func:`variant_outcomes`), and checks that each variant loses
 points, that a delegating variant loses all of its function's points, and that
 every hidden block is failed by some variant that passes the visible tests of
@@ -21,9 +21,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
-import re
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +62,20 @@ class VariantError(CourseError, ValueError):
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
+def _solution_cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
+    """The solution cell ``grade_id`` of ``nb`` (KeyError if there is none)."""
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and meta.get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"No solution cell {grade_id!r}.")
+
+
+def _delegates(name: str) -> bool:
+    """Whether a variant named ``<grade_id>-<how>`` is a delegating one (``<grade_id>-delegates-...``)."""
+    return name.split("-", 1)[-1].startswith("delegates")
+
+
 def solution_base(solution: NotebookNode, grade_id: str) -> str:
     """The source of solution cell ``grade_id`` without its solution markers: what a variant's patch is against.
 
@@ -70,11 +84,7 @@ def solution_base(solution: NotebookNode, grade_id: str) -> str:
     KeyError
         If the notebook has no solution cell with that id.
     """
-    for cell in solution.cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution") and meta.get("grade_id") == grade_id:
-            return strip_markers(cell.source, BEGIN_SOLUTION, END_SOLUTION, keep_inside=True)
-    raise KeyError(f"No solution cell {grade_id!r}.")
+    return strip_markers(_solution_cell(solution, grade_id).source, BEGIN_SOLUTION, END_SOLUTION, keep_inside=True)
 
 
 def make_patch(base: str, broken: str, bug: str, context: int = 2) -> str:
@@ -156,7 +166,7 @@ def variants(course_dir: Path, assignment: str) -> list[Variant]:
                 raise VariantError(f"{assignment}/{path.name}: {exc.args[0]}") from None
             source = apply_patch(base, text, f"{assignment}/{path.name}").rstrip()
         else:
-            if not path.stem.split("-", 1)[-1].startswith("delegates"):
+            if not _delegates(path.stem):
                 raise VariantError(f"{assignment}/{path.name}: only delegating variants are whole cells; write the "
                                    "others as patches (course.grading.variants.make_patch).")
             source = text.rstrip()
@@ -174,17 +184,16 @@ def apply_variant(solution: NotebookNode, variant: Variant) -> NotebookNode:
         If the notebook has no solution cell with that id.
     """
     nb = copy.deepcopy(solution)
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution") and meta.get("grade_id") == variant.grade_id:
-            cell.source = variant.source
-            return nb
-    raise KeyError(f"No solution cell {variant.grade_id!r} for variant {variant.name}.")
+    try:
+        _solution_cell(nb, variant.grade_id).source = variant.source
+    except KeyError:
+        raise KeyError(f"No solution cell {variant.grade_id!r} for variant {variant.name}.") from None
+    return nb
 
 
 def is_delegating(variant: Variant) -> bool:
     """Whether ``variant`` hands its function's work to the course's implementation (it must lose all its points)."""
-    return variant.name.split("-", 1)[-1].startswith("delegates")
+    return _delegates(variant.name)
 
 
 def split_tests(nb: NotebookNode) -> NotebookNode:
