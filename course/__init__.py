@@ -16,6 +16,7 @@ Data
 Models and features
   - :mod:`course.registry`   one entry per shipped model: task, recipe, targets, model card text
   - :mod:`course.models`     the shipped models and any Hugging Face speech model, one loading path
+  - :mod:`course.decoding`   what a model says: greedy phone, text and intent decoding
   - :mod:`course.features`   hidden states of every layer, MFCCs and log-mel features
 Methods
   - :mod:`course.stats`      speaker-level intervals and tests, multiple-comparison corrections
@@ -34,10 +35,10 @@ Grading
 Command line
   - :mod:`course.doctor`     ``speech-course doctor``: does every compiled piece the course needs load?
   - :mod:`course.cli`        the ``speech-course`` command
-Repository tooling (no notebook imports these)
-  - :mod:`course.training`   training and evaluating the shipped models, their model cards
-  - :mod:`course.slides`, :mod:`course.slidefigures`  the slide decks and their figures
-  - :mod:`course.bench`      extraction and notebook benchmarks, peak-memory measurement
+
+The repository's tooling (training the shipped models, the slides, the benchmarks, the lock) is the separate package
+:mod:`speech_course_tools`: it imports this one, never the other way round, and adds its subcommands to
+``speech-course`` through an entry point.
 """
 
 __version__ = "0.1.0"

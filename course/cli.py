@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import json
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Sequence
 
 from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, VERSIONS, default_corpus_dir
 from course.errors import CourseError
 from course.grading.cli import add_commands as add_grading_commands
-from course.registry import MODELS  # not course.models: listing the model names must not load torch
-from course.slides import add_cli as add_slides_cli
+
+#: Entry-point group of packages that add subcommands: ``add_commands(subparsers, groups)`` (the repository's
+#: tooling, :mod:`speech_course_tools.cli`, registers itself in ``pyproject.toml``).
+COMMANDS_GROUP = "speech_course.commands"
 
 
 def _corpus_build(args: argparse.Namespace) -> int:
@@ -88,67 +90,6 @@ def _models_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models_train(args: argparse.Namespace) -> int:
-    from course.training import train  # start-up: per subcommand
-
-    options = {"init_from": args.init_from} if args.init_from else {}
-    metrics = train(args.name, out=args.out, steps=args.steps, corpus_version=args.corpus_version, **options)
-    print(metrics)
-    return 0
-
-
-def _models_evaluate(args: argparse.Namespace) -> int:
-
-    from course.training import evaluate  # start-up: per subcommand
-
-    print(json.dumps(evaluate(args.name, args.path, args.corpus_version), indent=2, sort_keys=True))
-    return 0
-
-
-def _models_bench(args: argparse.Namespace) -> int:
-    from course.bench import extraction_benchmarks  # start-up: per subcommand
-
-    extraction_benchmarks(args.names or None, n_utterances=args.utterances, batch_size=args.batch_size)
-    return 0
-
-
-def _models_layerwise(args: argparse.Namespace) -> int:
-    from course import layerwise as L  # start-up: per subcommand
-
-    table = L.layerwise_comparison(args.subjects or L.DEFAULT_SUBJECTS, n_train=args.n_train,
-                                   n_heldout=args.n_heldout)
-    record = L.to_record(table)
-    print(L.to_markdown(table))
-    print()
-    print(L.summary(table).round(3).to_string(index=False))
-    print()
-    print(record["finding"])
-    written = L.save_record(record, json_path=args.json, plot_path=args.plot, beside_models=args.record)
-    if written:
-        from course.training import rewrite_cards  # start-up: per subcommand
-
-        rewrite_cards(written)
-    return 0
-
-
-def _benchmarks_cli():  # noqa: ANN202
-    """``benchmarks.cli`` of the repository checkout (the benchmarks are not part of the installed package)."""
-    try:
-        import benchmarks.cli as bench_cli  # start-up: per subcommand
-    except ImportError:
-        root = Path(__file__).resolve().parent.parent
-        if not (root / "benchmarks" / "cli.py").is_file():
-            raise FileNotFoundError("The benchmarks live in the course repository (benchmarks/); run this from an "
-                                    "editable install of a clone (pip install -e .).") from None
-        sys.path.insert(0, str(root))
-        import benchmarks.cli as bench_cli  # start-up: per subcommand
-    return bench_cli
-
-
-def _bench(args: argparse.Namespace) -> int:
-    return _benchmarks_cli().run(args, out=sys.stdout)  # the current stdout, not the one at import time
-
-
 def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
@@ -205,69 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_corpus_check)
 
 
-    models = sub.add_parser("models", help="list, retrain, evaluate and benchmark the shipped models",
-                            description="The small speech models shipped with the course.")
+    models = sub.add_parser("models", help="list the shipped models (and, in a clone, retrain, evaluate and "
+                                           "benchmark them)",
+                            description="The small speech models shipped with the course. Retraining, evaluating "
+                                        "and benchmarking them (train, evaluate, bench, layerwise) come with the "
+                                        "repository's tooling: an editable install of a clone, pip install -e .")
     msub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
     msub.required = True
     ml = msub.add_parser("list", help="list the shipped models", description="List the shipped models.")
     ml.set_defaults(func=_models_list)
-    mt = msub.add_parser("train", help="retrain a shipped model on CPU (fixed seeds)",
-                         description="Retrain a model from the corpus (builds the large training corpus first if "
-                                     "needed), save it and write its metrics and model card.")
-    mt.add_argument("name", choices=sorted(MODELS), help="which model")
-    mt.add_argument("--out", type=Path, default=None, help="output directory (default: replace the shipped model)")
-    mt.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped model's recipe)")
-    mt.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
-                    help=f"train and evaluate on this corpus version (default {CORPUS_VERSION})")
-    mt.add_argument("--init-from", default=None,
-                    help="model (name or directory) a fine-tuned model starts from ("
-                         + ", ".join(n for n, spec in MODELS.items() if spec.starts_from)
-                         + "; default: the shipped one its recipe names)")
-    mt.set_defaults(func=_models_train)
-    me = msub.add_parser("evaluate", help="recompute a model's metrics on the held-out test speakers",
-                         description="By the model's task: phone error rate, word error rate and homophone "
-                                     "accuracy, slot and intent accuracy, or masked-prediction accuracy, on the "
-                                     "held-out test speakers and sentences.")
-    me.add_argument("name", choices=sorted(MODELS), help="which model")
-    me.add_argument("--path", type=Path, default=None, help="evaluate this directory instead of the shipped model")
-    me.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
-                    help=f"evaluate on this corpus version's test split (default {CORPUS_VERSION})")
-    me.set_defaults(func=_models_evaluate)
-    mb = msub.add_parser("bench", help="hidden-state extraction throughput and peak memory",
-                         description="Measure extraction throughput (seconds of audio per second) and the peak "
-                                     "memory of a fresh process, per model, on CPU.")
-    mb.add_argument("names", nargs="*", help="models (default: all shipped models)")
-    mb.add_argument("--utterances", type=int, default=64, help="test utterances to extract (default 64)")
-    mb.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
-    mb.set_defaults(func=_models_bench)
-    mw = msub.add_parser("layerwise", help="layer-wise phone probe, ABX and CKA with MFCC for several models",
-                         description="Compare representations layer by layer on held-out speakers (Pasad et al. "
-                                     "2021/2023): frame-level linear phone probe, within/across-speaker ABX error, "
-                                     "linear CKA with MFCC frames, and CKA of a fine-tuned model with its "
-                                     "pretrained start. Subjects: shipped names, NAME@random (random twin), mfcc.")
-    mw.add_argument("subjects", nargs="*", help="default: mfcc tiny-hubert@random tiny-hubert tiny-hubert-ctc "
-                                                "tiny-w2v2-ctc")
-    mw.add_argument("--n-train", type=int, default=300, help="training-speaker utterances for the probe (300)")
-    mw.add_argument("--n-heldout", type=int, default=120, help="held-out utterances for scoring (120)")
-    mw.add_argument("--json", type=Path, default=None, help="write the table and finding as JSON")
-    mw.add_argument("--plot", type=Path, default=None, help="save a figure (PNG)")
-    mw.add_argument("--record", action="store_true",
-                    help="write the result into the tiny-hubert and tiny-hubert-ctc model cards")
-    mw.set_defaults(func=_models_layerwise)
-
-    bench = sub.add_parser("bench", help="benchmarks of the methods, notebooks, extraction and grading",
-                           description="Speed and memory benchmarks with printed figures, ratios against reference "
-                                       "implementations where one exists (same as python -m benchmarks; see "
-                                       "docs/benchmarks.md).")
-    try:
-        _benchmarks_cli().add_arguments(bench)
-    except FileNotFoundError:  # an installed copy without the repository: say so when the command is used
-        bench.add_argument("rest", nargs=argparse.REMAINDER)
-    bench.set_defaults(func=_bench)
-
-
-    add_slides_cli(sub)
-
+    for entry in entry_points(group=COMMANDS_GROUP):
+        try:
+            add_commands = entry.load()
+        except ModuleNotFoundError as exc:  # a release without the repository tooling: its commands are absent
+            if exc.name != entry.module.split(".")[0]:
+                raise
+            continue
+        add_commands(sub, {"models": msub})
 
     add_grading_commands(sub)
     return parser

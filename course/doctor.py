@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from course.grading.layout import repo_root
+
 #: The torch / torchaudio pair ``requirements.lock`` pins (tests/test_environment.py keeps the two in step).
 TESTED = {"torch": "2.14.1", "torchaudio": "2.11.1"}
 
@@ -60,7 +62,7 @@ def installed(package: str) -> str | None:
 
 def _lock_path() -> Path | None:
     """``requirements.lock`` of the clone this package is installed from (editable installs), else None."""
-    path = Path(__file__).resolve().parent.parent / LOCK
+    path = repo_root() / LOCK
     return path if path.is_file() else None
 
 

@@ -1,16 +1,16 @@
 """The shipped models, one entry each: what a model is, how it is trained and evaluated, what its card says.
 
 A :class:`ModelSpec` is the only place a shipped model is described. :mod:`course.models` lists the models from
-it, the training tooling (:mod:`course.training`) trains, evaluates and writes the model card from it, and adding a
-model is adding one entry to :data:`MODELS` (and its trainer function). This module imports nothing heavy, so the
-command line can list the models without loading torch.
+it, the training tooling (:mod:`speech_course_tools.training`) trains, evaluates and writes the model card from
+it, and adding a model is adding one entry to :data:`MODELS` (and its trainer function). This module imports
+nothing heavy, so the command line can list the models without loading torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: What a model does, which decides how it is evaluated (course.training.evaluate) and what its card shows.
+#: What a model does, which decides how it is evaluated (speech_course_tools.training.evaluate) and what its card shows.
 TASKS = ("phones", "text", "intent", "masked-prediction")
 
 
@@ -101,7 +101,7 @@ _ENTRIES = [
                '**phones**. Decoding with its processor gives space-separated phone labels in the same '
                "IPA symbol set as the corpus TextGrids' `phones` tier."),
         usage=_CTC_USAGE,
-        trainer="course.training:train_w2v2_ctc",
+        trainer="speech_course_tools.training:train_w2v2_ctc",
         hyper=_W2V2_CTC_HYPER,
         recipe=('From scratch, CTC on phones; {steps} steps of {batch_size} utterances (about 7.5 '
                 'epochs); batches drawn from pools of similar length; each utterance played at a random '
@@ -134,7 +134,7 @@ _ENTRIES = [
         usage=('features = processor(waveform, sampling_rate=16000, '
                "return_tensors='pt').input_features\nprint(processor.batch_decode(model.generate(features), "
                'skip_special_tokens=True))'),
-        trainer="course.training:train_whisper",
+        trainer="speech_course_tools.training:train_whisper",
         hyper={'steps': {1: 4000, 2: 6000}, 'batch_size': 16, 'lr': 0.001, 'warmup': 300},
         recipe=('From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a '
                 'linear head on the encoder output (joint CTC-attention training, Kim, Hori & Watanabe '
@@ -161,10 +161,10 @@ _ENTRIES = [
                "`tiny-w2v2-ctc` and is fine-tuned on the corpus's command sentences. Trained on corpus "
                'version 2 it has one softmax per slot: its logits are the action, object and location '
                "logits side by side (`config.slots` lists each slot's values in order; "
-               '`course.training.classify` decodes them).'),
+               '`course.decoding.classify` decodes them).'),
         usage=('logits = model(**processor(waveform, sampling_rate=16000, '
                "return_tensors='pt')).logits\nprint(model.config.id2label[int(logits.argmax())])"),
-        trainer="course.training:train_intent",
+        trainer="speech_course_tools.training:train_intent",
         hyper={'steps': 4000, 'batch_size': 8, 'lr': 0.0005, 'warmup': 100},
         recipe=('The encoder starts from `tiny-w2v2-ctc`; its convolutional front end is frozen; '
                 'mean-pooled frames → 128-d projection → one softmax per slot (5 actions, 9 objects, 4 '
@@ -195,7 +195,7 @@ _ENTRIES = [
                'no task head: analyse its hidden states.'),
         usage=("hidden = model(**processor(waveform, sampling_rate=16000, return_tensors='pt'), "
                'output_hidden_states=True).hidden_states'),
-        trainer="course.training:train_hubert",
+        trainer="speech_course_tools.training:train_hubert",
         hyper={'steps': 3500, 'batch_size': 8, 'lr': 0.001, 'warmup': 400, 'clusters': 100, 'mask_prob': 0.65},
         recipe=('Self-supervised, no labels: 39-d MFCC (+ Δ, ΔΔ) frames of the training speakers '
                 'standardised and clustered by k-means ({clusters} clusters, fitted on 150 000 frames); '
@@ -220,7 +220,7 @@ _ENTRIES = [
                'as `tiny-w2v2-ctc`): the self-supervised model after supervised fine-tuning, for '
                'comparing what fine-tuning changes layer by layer.'),
         usage=_CTC_USAGE,
-        trainer="course.training:train_hubert_ctc",
+        trainer="speech_course_tools.training:train_hubert_ctc",
         hyper={'steps': 2000, 'batch_size': 8, 'lr': 0.0005, 'warmup': 300},
         recipe=('Starts from `tiny-hubert`; CTC on phones with a new linear head; convolutional front '
                 'end frozen; {steps} steps of {batch_size} utterances of similar length; white noise at '
@@ -239,7 +239,7 @@ _ENTRIES = [
                'for analyses of the top layers and of timing (probes, lenses, attribution): whatever it '
                'shows was learned through CTC alone.'),
         usage=_CTC_USAGE,
-        trainer="course.training:train_w2v2_ctc_noalign",
+        trainer="speech_course_tools.training:train_w2v2_ctc_noalign",
         hyper=_W2V2_CTC_HYPER,  # the recipe of tiny-w2v2-ctc, without the auxiliary loss
         recipe=('The recipe of `tiny-w2v2-ctc` (`train_w2v2_ctc` with `aux_fraction=0`): from scratch, '
                 'CTC on phones, {steps} steps of {batch_size} utterances, the same speed perturbation, '

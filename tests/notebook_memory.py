@@ -1,7 +1,7 @@
 """Peak resident memory of a reference solution's kernel: the measurement behind the course's 1.5 GB notebook budget.
 
-``course.bench.measure_notebook`` (through ``course.grading.build.execute_measured``, as the drift test measures
-every solution): append a cell that prints the kernel's ``VmHWM`` (peak resident set size, from
+``speech_course_tools.bench.measure_notebook`` (through ``course.grading.build.execute_measured``, as the drift test
+measures every solution): append a cell that prints the kernel's ``VmHWM`` (peak resident set size, from
 ``/proc/self/status``) and execute the notebook top to bottom in a fresh kernel, in a scratch copy of the
 assignment's data files. Run as a script it prints the Markdown table of docs/binder.md::
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def peak_rss_kb(assignment: str) -> tuple[int, float]:
     """Kernel peak RSS (kB) and wall time (s) of ``solutions/<assignment>.ipynb`` executed fresh."""
-    from course.bench import measure_notebook
+    from speech_course_tools.bench import measure_notebook
 
     row = measure_notebook(ROOT / "solutions" / f"{assignment}.ipynb", ROOT / "autograder" / "source" / assignment)
     return row["peak_rss_kb"], row["seconds"]

@@ -37,7 +37,7 @@ def require_bubblewrap() -> str:
 
 def require_chromium() -> str:
     """The path of Chromium, with Playwright importable to drive it."""
-    from course.slides import find_chromium
+    from speech_course_tools.slides import find_chromium
 
     chromium = find_chromium()
     if chromium is None:

@@ -15,6 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "course"
+#: The repository's tooling: training, slides, benchmarks, the lock. It may import the course; the course never
+#: imports it (the learner release leaves it out).
+TOOLS = "speech_course_tools"
 
 
 def _module_name(path: Path) -> str:
@@ -24,9 +27,10 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def modules(package: str = PACKAGE) -> dict[str, Path]:
-    """Every module of ``package``, by dotted name."""
-    return {_module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+def modules(*packages: str) -> dict[str, Path]:
+    """Every module of ``packages`` (default: the course and the tooling), by dotted name."""
+    return {_module_name(p): p for package in packages or (PACKAGE, TOOLS)
+            for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def _targets(node: ast.Import | ast.ImportFrom, current: str, is_package: bool, known: set[str]) -> list[str]:
@@ -49,10 +53,10 @@ def _targets(node: ast.Import | ast.ImportFrom, current: str, is_package: bool, 
     return list(dict.fromkeys(found))
 
 
-def import_graph(package: str = PACKAGE) -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
-    """``(edges, inside_functions)``: module -> the package's modules it imports anywhere, and every import statement
-    inside a function as ``(module, line, statement)``."""
-    mods = modules(package)
+def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
+    """``(edges, inside_functions)``: module -> the modules of the course and the tooling it imports anywhere, and
+    every import statement inside a function as ``(module, line, statement)``."""
+    mods = modules()
     known = set(mods)
     edges: dict[str, set[str]] = defaultdict(set)
     inside: list[tuple[str, int, str]] = []
@@ -120,9 +124,8 @@ def test_the_cycle_finder_finds_a_cycle_hidden_in_a_function():
     assert _targets(rel, "course.grading.feedback", False, {"course.grading.job"}) == ["course.grading.job"]
 
 
-@pytest.mark.parametrize("package", [PACKAGE])
-def test_the_package_has_no_import_cycle(package):
-    edges, _ = import_graph(package)
+def test_the_course_and_its_tooling_have_no_import_cycle():
+    edges, _ = import_graph()
     assert edges, "no import found: is the package where this test looks for it?"
     found = cycles(edges)
     assert not found, ("import cycles (imports inside functions count): "
@@ -139,7 +142,7 @@ def test_every_exception_class_of_the_package_derives_from_course_error():
     exceptions = {"Exception", "BaseException", "ValueError", "RuntimeError", "OSError", "AssertionError",
                   "LookupError", "KeyError", "TypeError"}
     missing = []
-    for name, path in modules().items():
+    for name, path in modules(PACKAGE, TOOLS).items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ClassDef):
                 continue
@@ -149,26 +152,27 @@ def test_every_exception_class_of_the_package_derives_from_course_error():
     assert not missing, f"exception classes without CourseError among their bases: {missing}"
 
 
-#: The package's layers, from the bottom up (course/__init__.py lists the same; docs/architecture.md draws them):
-#: a module may import its own layer and the layers before it, never a later one.
+#: The layers, from the bottom up (course/__init__.py lists the same; docs/architecture.md draws them): a module may
+#: import its own layer and the layers before it, never a later one. The tooling comes last: it may use all of the
+#: course, and nothing in the course may use it.
 LAYERS = [
     ["course", "course.errors"],
     ["course.audio", "course.textgrid", "course.synth", "course.sentences", "course.corpus", "course.online",
      "course.frames"],
-    ["course.registry", "course.models", "course.features"],
+    ["course.registry", "course.models", "course.decoding", "course.features"],
     ["course.stats", "course.metrics", "course.probing", "course.similarity", "course.lenses", "course.abx",
      "course.context_mixing", "course.attribution"],
     ["course.layerwise", "course.claims"],
     ["course.grading"],
-    ["course.training", "course.slides", "course.slidefigures", "course.bench"],
     ["course.doctor", "course.cli", "course.__main__"],
+    [TOOLS],
 ]
 
 
 def layer_of(module: str) -> int:
     """The index in :data:`LAYERS` of a module (a subpackage's modules share its layer)."""
     for index, members in enumerate(LAYERS):
-        if any(module == m or (m != "course" and module.startswith(m + ".")) for m in members):
+        if any(module == m or (m != PACKAGE and module.startswith(m + ".")) for m in members):
             return index
     raise KeyError(f"{module} is in no layer of tests/test_architecture.py: add it to LAYERS and course/__init__.py")
 
@@ -181,6 +185,7 @@ def test_every_module_has_a_layer_and_imports_only_downwards():
               if layer_of(b) > layer_of(a)]
     assert not upward, f"imports from a lower layer into a higher one: {upward}"
     assert layer_of("course.grading.job") == layer_of("course.grading")
+    assert layer_of("speech_course_tools.benchmarks.core") == len(LAYERS) - 1
     with pytest.raises(KeyError, match="no layer"):
         layer_of("course.nowhere")
 
@@ -189,17 +194,24 @@ def test_every_module_has_a_layer_and_imports_only_downwards():
 IMPORT_REASONS = ("# start-up:", "# start-up,", "# optional:", "by design:")
 
 
+def test_the_course_never_imports_its_tooling():
+    """The learner release ships ``course/`` without ``speech_course_tools/``: an import of the tooling from the course
+    would break there (the command line reaches the tooling through an entry point instead)."""
+    edges, _ = import_graph()
+    into_tools = [f"{a} -> {b}" for a, targets in sorted(edges.items()) if not a.startswith(TOOLS)
+                  for b in sorted(targets) if b.startswith(TOOLS)]
+    assert not into_tools, f"the course imports its tooling: {into_tools}"
+    assert any(b.startswith(PACKAGE) for b in edges[f"{TOOLS}.training"]), "the check sees the tooling's imports"
+
+
 def test_imports_inside_functions_say_why():
-    """Every layer but the repository tooling (whose modules are to move out of the package): an import inside a
-    function is allowed for a measured start-up cost, an optional dependency, or by design, and its line says
-    which."""
-    learner_layers = set(range(len(LAYERS))) - {layer_of("course.training")}
+    """Everywhere, the tooling included: an import inside a function is allowed for a measured start-up cost, an
+    optional dependency, or by design, and its line says which."""
     _, inside = import_graph()
+    mods = modules()
     silent = []
     for module, line, statement in inside:
-        if layer_of(module) not in learner_layers:
-            continue
-        text = modules()[module].read_text(encoding="utf-8").splitlines()[line - 1]
+        text = mods[module].read_text(encoding="utf-8").splitlines()[line - 1]
         if not any(reason in text for reason in IMPORT_REASONS):
             silent.append(f"{module}:{line} {statement}")
     assert not silent, f"imports inside functions without a reason (hoist them, or say why): {silent}"

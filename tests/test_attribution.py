@@ -15,7 +15,7 @@ from transformers import Wav2Vec2ForSequenceClassification
 
 from course import attribution as A
 from course.textgrid import Interval
-from course.training import w2v2_config
+from speech_course_tools.training import w2v2_config
 
 
 def _mlp(seed: int = 0, d: int = 6, c: int = 4) -> torch.nn.Module:

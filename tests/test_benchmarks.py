@@ -1,6 +1,6 @@
-"""The benchmarks' correctness comparisons, on small inputs: course against the references in benchmarks/.
+"""The benchmarks' correctness comparisons, on small inputs: course against the references of the benchmarks.
 
-Timings are not tested (they belong to ``python -m benchmarks``); only that ``course`` and the reference
+Timings are not tested (they belong to ``speech-course bench``); only that ``course`` and the reference
 implementations (or the reference libraries) agree, and that the benchmark runner reports what it should.
 """
 
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import core, load_all
-from benchmarks.data import synthetic_layers
-from benchmarks.references import abx as ref_abx
-from benchmarks.references import cka as ref_cka
-from benchmarks.references import context_mixing as ref_cm
+from speech_course_tools.benchmarks import core, load_all
+from speech_course_tools.benchmarks.data import synthetic_layers
+from speech_course_tools.benchmarks.references import abx as ref_abx
+from speech_course_tools.benchmarks.references import cka as ref_cka
+from speech_course_tools.benchmarks.references import context_mixing as ref_cm
 from course import similarity as S
 
 # --------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_reference_dtw_by_hand():
 @pytest.mark.parametrize("mode", ["within", "across"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_abx_error_equals_the_triple_loop(mode, seed):
-    from benchmarks.abx import compare_results
+    from speech_course_tools.benchmarks.abx import compare_results
     from course.abx import abx_error
 
     items = _items(seed)
@@ -163,7 +163,7 @@ def test_abx_pair_distances_equal_the_reference_dtw():
 
 
 def test_rollout_equals_the_direct_product():
-    from benchmarks.context_mixing import synthetic_attention
+    from speech_course_tools.benchmarks.context_mixing import synthetic_attention
     from course.context_mixing import attention_rollout
 
     att = synthetic_attention(5, 3, 20, seed=1)
@@ -229,7 +229,7 @@ def test_max_abs_diff_and_row():
 
 
 def test_runner_reports_rows_skips_and_wrong_results(tmp_path, monkeypatch, capsys):
-    from benchmarks import cli
+    from speech_course_tools.benchmarks import cli
 
     load_all()
 
@@ -243,8 +243,8 @@ def test_runner_reports_rows_skips_and_wrong_results(tmp_path, monkeypatch, caps
             "missing": core.Benchmark("missing", good, "needs a module", requires=("no_such_module_here",)),
             "wrong": core.Benchmark("wrong", wrong, "a wrong one")}
     monkeypatch.setattr(core, "REGISTRY", fake)
-    monkeypatch.setattr("benchmarks.REGISTRY", fake)
-    monkeypatch.setattr("benchmarks.load_all", lambda: fake)
+    monkeypatch.setattr("speech_course_tools.benchmarks.REGISTRY", fake)
+    monkeypatch.setattr("speech_course_tools.benchmarks.load_all", lambda: fake)
     out = tmp_path / "r.json"
     md = tmp_path / "r.md"
     assert cli.main(["good", "missing", "--quick", "--json", str(out), "--markdown", str(md)]) == 0
@@ -262,7 +262,7 @@ def test_runner_reports_rows_skips_and_wrong_results(tmp_path, monkeypatch, caps
 def test_measure_notebook_reports_time_and_peak_memory(tmp_path):
     import nbformat
 
-    from course.bench import measure_notebook
+    from speech_course_tools.bench import measure_notebook
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = bytearray(50_000_000)")]
@@ -277,11 +277,11 @@ def test_peak_rss_of_a_fresh_child_ignores_its_parents_size():
     import subprocess
     import sys
 
-    from course.bench import peak_rss_kb
+    from course.grading.memory import peak_rss_kb
 
     ballast = np.ones(40_000_000)  # 320 MB resident in this process
     assert peak_rss_kb() > 300_000
-    code = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
+    code = "from course.grading.memory import peak_rss_kb; print(peak_rss_kb())"
     child = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert 0 < child < 200_000, "the child's own peak, not the parent's at fork time"
     del ballast

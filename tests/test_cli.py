@@ -32,12 +32,41 @@ def test_every_subcommand_has_help(capsys):
 
 
 def test_bench_runs_the_repository_benchmarks(capsys):
-    from benchmarks import load_all
+    from speech_course_tools.benchmarks import load_all
 
     assert main(["bench", "--list"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert listed == list(load_all()), "speech-course bench --list should name the benchmarks package's registry"
     assert main(["bench", "no-such-benchmark"]) == 2
+
+
+def test_the_tooling_commands_come_from_an_entry_point_and_are_absent_without_the_tooling(monkeypatch, capsys):
+    """The repository's tooling adds its subcommands through the ``speech_course.commands`` entry point; a learner
+    release has no ``speech_course_tools`` package, and its ``speech-course`` simply lacks those commands."""
+    from importlib.metadata import EntryPoint
+
+    import course.cli
+
+    installed = course.cli.entry_points(group=course.cli.COMMANDS_GROUP)
+    assert [e.value for e in installed] == ["speech_course_tools.cli:add_commands"], "pip install -e . registers it"
+    missing = EntryPoint("tools", "speech_course_tools_absent.cli:add_commands", course.cli.COMMANDS_GROUP)
+    monkeypatch.setattr(course.cli, "entry_points", lambda group: [missing])
+    seen = {" ".join(path) for path, _ in _all_parsers(build_parser())}
+    assert "models list" in seen and "grade" in seen
+    assert not {"bench", "slides", "slides build", "models train", "models evaluate"} & seen
+    with pytest.raises(SystemExit):
+        main(["bench", "--list"])
+    assert "invalid choice: 'bench'" in capsys.readouterr().err
+
+    class BrokenInstall:  # the tooling is there, but something it imports is not
+        module = "speech_course_tools.cli"
+
+        def load(self):
+            raise ModuleNotFoundError("No module named 'nbformat'", name="nbformat")
+
+    monkeypatch.setattr(course.cli, "entry_points", lambda group: [BrokenInstall()])
+    with pytest.raises(ModuleNotFoundError, match="nbformat"):  # a broken tooling install is not hidden
+        build_parser()
 
 
 def test_console_script_is_installed():

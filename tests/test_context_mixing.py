@@ -27,7 +27,7 @@ from course.context_mixing import (
     word_spans,
 )
 from course.textgrid import Interval
-from course.training import _phone_processor, _whisper_processor, w2v2_config, whisper_config
+from speech_course_tools.training import _phone_processor, _whisper_processor, w2v2_config, whisper_config
 
 SENTENCES = ["the sailor crossed the sea", "she will write a letter", "turn right at the corner"]
 
@@ -79,7 +79,7 @@ def tiny_hubert():
     """Post-LN (as tiny-hubert, HuBERT Base, wav2vec2-base): each layer ends in its own layer norm."""
     from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
-    from course.training import hubert_config
+    from speech_course_tools.training import hubert_config
 
     torch.manual_seed(0)
     cfg = hubert_config()

@@ -1,7 +1,7 @@
 """One truth for versions: requirements.lock, the ranges of pyproject.toml and binder/requirements.txt agree.
 
-``tools.lock.problems`` is the check (``python -m tools.lock --check`` runs it too); the tests below run it on the
-repository, then on copies with one disagreement planted each, to show it catches what it is for.
+``speech_course_tools.lock.problems`` is the check (``python -m speech_course_tools.lock --check`` runs it too); the
+tests below run it on the repository, then on copies with one disagreement planted each, to show it catches what it is for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from course import doctor
-from tools import lock as L
+from speech_course_tools import lock as L
 
 ROOT = Path(__file__).resolve().parents[1]
 

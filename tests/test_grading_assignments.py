@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from course.bench import NOTEBOOK_MAX_RSS_KB, machine_factor
+from speech_course_tools.bench import NOTEBOOK_MAX_RSS_KB, machine_factor
 from course.cli import main
 from course.grading.build import build
 from course.grading.layout import assignment_ids, source_notebook
@@ -43,8 +43,8 @@ ASSIGNMENTS = assignment_ids(COURSE)
 @functools.cache
 def budget() -> list[str]:
     """Grading limits for the suite's kernels: 60 s per cell and 300 s per notebook on the reference machine, scaled
-    by how much slower this machine is at the time (``course.bench.machine_factor``, never below 1). Seen on a
-    machine 3.3 times slower with a training beside: 02's reference solution hit a flat 60 s per cell."""
+    by how much slower this machine is at the time (``speech_course_tools.bench.machine_factor``, never below 1).
+    Seen on a machine 3.3 times slower with a training beside: 02's reference solution hit a flat 60 s per cell."""
     factor = max(1.0, machine_factor())
     return ["--cell-timeout", str(round(60 * factor)), "--notebook-timeout", str(round(300 * factor))]
 

@@ -9,7 +9,7 @@ import torch
 
 from course import layerwise as L
 from course.frames import num_frames
-from course.training import HubertPretrainingHead, _hubert_batch, assign_clusters, hubert_config
+from speech_course_tools.training import HubertPretrainingHead, _hubert_batch, assign_clusters, hubert_config
 
 
 def _table(curves: dict[str, list[float]]) -> pd.DataFrame:
@@ -151,7 +151,7 @@ def test_a_record_is_saved_as_json_figure_and_model_card_sections(tmp_path):
         (tmp_path / name).mkdir()
         for f in ("config.json", "metrics.json"):
             shutil.copy(SHIPPED_DIR / name / f, tmp_path / name / f)
-    from course.training import rewrite_cards
+    from speech_course_tools.training import rewrite_cards
 
     written = L.save_record(record, json_path=tmp_path / "r.json", plot_path=tmp_path / "r.png",
                             beside_models=True, shipped_dir=tmp_path)

@@ -30,8 +30,8 @@ from course.lenses import (
 )
 from course.metrics import error_rate
 from course.models import SHIPPED_DIR, load_model
-from course.training import _phone_processor, _whisper_processor, transcribe_phones, transcribe_text, w2v2_config, \
-    whisper_config
+from course.decoding import transcribe_phones, transcribe_text
+from speech_course_tools.training import _phone_processor, _whisper_processor, w2v2_config, whisper_config
 
 PHONES = ["a", "b", "k", "s", "t", "uː"]
 

@@ -157,8 +157,8 @@ def test_no_hidden_test_and_no_model_answer_in_the_release(release):
 
 def test_no_solutions_no_sources_no_broken_answers_no_tests(release):
     out = release.out
-    for path in ("solutions", "autograder/broken", "tests", "slides", ".ci", "benchmarks", "tools",
-                 "docs/grading.md", "docs/methods.md", "autograder/gradebook.db"):
+    for path in ("solutions", "autograder/broken", "tests", "slides", ".ci", "speech_course_tools", "tools",
+                 "course/training.py", "docs/grading.md", "docs/methods.md", "autograder/gradebook.db"):
         assert not (out / path).exists(), path
     assert not list(out.rglob("*.ipynb_checkpoints")) and not list(out.rglob("__pycache__"))
     for text in (p.read_text(encoding="utf-8", errors="replace") for p in out.rglob("*.ipynb")):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from course import slidefigures as sf
-from course import slides as S
+from speech_course_tools import slidefigures as sf
+from speech_course_tools import slides as S
 from system_packages import require_chromium
 
 ARTIFACTS = Path(os.environ.get("COURSE_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")) \

@@ -9,8 +9,8 @@ from transformers import Wav2Vec2ForCTC
 
 from course.frames import frame_labels
 from course.textgrid import Interval
-from course.training import (_phone_ctc_loss, _phone_processor, _spec_augment, _speed_perturb, balanced_items,
-                             phone_frame_targets, swap_word, w2v2_config)
+from speech_course_tools.training import (_phone_ctc_loss, _phone_processor, _spec_augment, _speed_perturb,
+                                         balanced_items, phone_frame_targets, swap_word, w2v2_config)
 
 
 def _peak_hz(x: np.ndarray, sr: int = 16000) -> float:
@@ -110,7 +110,8 @@ def test_per_slot_intent_model_scores_and_names_each_slot_separately(tmp_path):
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
     from course.sentences import SLOT_VALUES, SLOTS
-    from course.training import classify, slot_classes, slot_loss, slot_ranges, w2v2_config
+    from course.decoding import classify, slot_ranges
+    from speech_course_tools.training import slot_classes, slot_loss, w2v2_config
 
     names = [f"{slot}={value}" for slot, value in slot_classes()]
     config = w2v2_config(vocab_size=32, num_labels=len(names))
@@ -149,7 +150,7 @@ def test_per_slot_intent_model_scores_and_names_each_slot_separately(tmp_path):
 
 def test_replacing_the_cue_word_keeps_the_rest_of_the_waveform():
     from course.textgrid import Interval
-    from course.training import replace_word
+    from speech_course_tools.training import replace_word
 
     wave = np.random.default_rng(0).normal(0, 0.1, 32000).astype(np.float32)
     word = Interval(0.5, 0.75, "dark")
@@ -166,7 +167,7 @@ def test_replacing_the_cue_word_keeps_the_rest_of_the_waveform():
 
 def _toy_training(checkpoint, die_at: int | None = None):
     """A small model trained by _optimise with every source of randomness the real recipes use."""
-    from course.training import _optimise
+    from speech_course_tools.training import _optimise
 
     torch.manual_seed(0)
     np.random.seed(0)
@@ -195,7 +196,7 @@ def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_unin
     with pytest.raises(KeyboardInterrupt):
         _toy_training(ckpt, die_at=17)
     assert ckpt.is_file(), "the checkpoint of step 15 should be kept"
-    from course.training import checkpoint_seconds
+    from speech_course_tools.training import checkpoint_seconds
 
     assert checkpoint_seconds(ckpt) > 0, "the checkpoint records the training time spent so far"
     assert checkpoint_seconds(tmp_path / "none.pt") == 0.0
@@ -205,7 +206,7 @@ def test_an_interrupted_training_resumes_from_its_checkpoint_and_ends_as_an_unin
 
 
 def test_each_training_setting_gets_its_own_checkpoint_and_unknown_settings_are_refused(tmp_path, monkeypatch):
-    from course.training import checkpoint_path, default_steps, train
+    from speech_course_tools.training import checkpoint_path, default_steps, train
 
     monkeypatch.setenv("SPEECH_COURSE_CACHE", str(tmp_path))
     v2 = {"corpus_version": 2, "steps": default_steps("tiny-whisper", 2)}  # train() always names the steps
@@ -235,7 +236,7 @@ TOY_RUNS: list[int] = []
 
 def toy_trainer(out, steps: int = 0, batch_size: int = 0, corpus_version: int = 2, checkpoint=None) -> None:
     """A trainer in miniature: records the steps it was given and saves an untrained two-layer wav2vec 2.0."""
-    from course.training import w2v2_config
+    from speech_course_tools.training import w2v2_config
 
     TOY_RUNS.append(steps)
     config = w2v2_config(5)
@@ -244,7 +245,7 @@ def toy_trainer(out, steps: int = 0, batch_size: int = 0, corpus_version: int = 
 
 
 def test_a_new_model_is_one_registry_entry(tmp_path, monkeypatch):
-    import course.training as training
+    import speech_course_tools.training as training
     from course import registry
 
     spec = registry.ModelSpec(
@@ -271,7 +272,7 @@ def test_a_new_model_is_one_registry_entry(tmp_path, monkeypatch):
 def test_the_registry_describes_every_shipped_model_and_its_trainer_uses_its_numbers():
     import inspect
 
-    import course.training as training
+    import speech_course_tools.training as training
     from course.models import SHIPPED
     from course.registry import MODELS
 
@@ -284,3 +285,4 @@ def test_the_registry_describes_every_shipped_model_and_its_trainer_uses_its_num
         if spec.starts_from:
             assert params["init_from"].default == spec.starts_from, name
         assert "{" not in spec.recipe_text(), f"{name}: a placeholder of the recipe has no value in hyper"
+

@@ -88,7 +88,7 @@ def execute_notebook(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL
 
 
 #: Code of a cell that prints the kernel's peak resident memory in kB (``VmHWM``, Linux).
-PEAK_RSS_PROBE = "from course.bench import peak_rss_kb; print(peak_rss_kb())"
+PEAK_RSS_PROBE = "from course.grading.memory import peak_rss_kb; print(peak_rss_kb())"
 
 
 def execute_measured(nb: NotebookNode, data_dir: Path, timeout: int = BUILD_CELL_TIMEOUT,

@@ -100,7 +100,7 @@ def _locked_version(lock: Path, package: str) -> str:
     """The version ``lock`` pins for ``package``."""
     match = re.search(rf"^{re.escape(package)}==([^\s;]+)", lock.read_text(encoding="utf-8"), flags=re.M)
     if match is None:
-        raise FileNotFoundError(f"{lock} pins no {package}: regenerate it with `python -m tools.lock`.")
+        raise FileNotFoundError(f"{lock} pins no {package}: regenerate it with `python -m speech_course_tools.lock`.")
     return match.group(1)
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from course.grading.exercises import exercises
 from course.grading.guard import DelegationError
+from course.grading.layout import repo_root
 from course.grading.notebooks import nbgrader_meta, read_notebook, split_hidden
 
 #: Where a released notebook is looked for, in order (``None``: the current directory).
-RELEASE_DIRS = (None, Path(__file__).resolve().parents[2] / "exercises")
+RELEASE_DIRS = (None, repo_root() / "exercises")
 
 
 @dataclass

@@ -24,7 +24,7 @@ Everything else is left out, and :attr:`ReleaseResult.left_out` says why
 (:data:`LEFT_OUT`): ``solutions/``, ``autograder/source`` (hidden tests and
 solutions), ``autograder/broken`` (answers with one bug each), ``tests/``,
 ``slides/`` (speaker notes with possible answers), the maintainers' and
-instructors' documentation, ``benchmarks/``, ``tools/``, ``.ci/``, and any
+instructors' documentation, ``speech_course_tools/``, ``tools/``, ``.ci/``, and any
 top-level entry this module does not know.
 
 Known limit: ``course/`` implements every method the notebooks teach (the
@@ -94,8 +94,9 @@ LEFT_OUT = {
     "slides": "the decks' speaker notes are the instructor's: they hold possible answers to the discussion "
               "questions and point at the edge cases the hidden tests check",
     "docs/methods.md": "it documents the reference implementations, the rules the graded functions must follow",
-    "benchmarks": "maintainers' benchmarks, with reference implementations",
-    "tools": "maintainers' tools (the lock file)",
+    "speech_course_tools": "the repository's tooling: training the shipped models, building the slides, the "
+                           "benchmarks with their reference implementations, the lock",
+    "tools": "maintainers' scripts (retraining the models, trying the newest dependencies)",
     ".ci": "the repository's CI script",
     "README.md": "replaced by a README for learners",
     "exercises/README.md": "replaced by a README for learners",

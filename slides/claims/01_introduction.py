@@ -1,4 +1,4 @@
-# Findings of the deck 01_introduction, checked when the slides are built (course.slides.check_claims).
+# Findings of the deck 01_introduction, checked when the slides are built (slides.check_claims, speech_course_tools).
 # At hand: claims (course.claims.Claims), num("group.key.sub") (a recorded number, as {{...}} quotes it), numbers,
 # notebook_checks(assignment, sentence) and np. Every sentence must occur, word for word, in 01_introduction.md.
 

@@ -1,4 +1,4 @@
-# Findings of the deck 03_feature_importance, checked when the slides are built (course.slides.check_claims).
+# Findings of the deck 03_feature_importance, checked when the slides are built (speech_course_tools.slides).
 # At hand: claims (course.claims.Claims), num("group.key.sub") (a recorded number, as {{...}} quotes it), numbers,
 # notebook_checks(assignment, sentence) and np. Every sentence must occur, word for word, in 03_feature_importance.md.
 

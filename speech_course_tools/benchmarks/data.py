@@ -45,7 +45,7 @@ def synthetic_layers(n: int, dim: int, n_layers: int = 1, seed: int = 0, offset:
 @lru_cache(maxsize=1)
 def corpus():  # noqa: ANN201
     """The default corpus (built on first use, as the notebooks do)."""
-    from course.corpus import load_corpus
+    from course.corpus import load_corpus  # by design: a benchmark loads what it measures
 
     return load_corpus()
 
@@ -53,9 +53,9 @@ def corpus():  # noqa: ANN201
 @lru_cache(maxsize=4)
 def model(name: str):  # noqa: ANN201
     """A shipped model and its processor, loaded once (without transformers' progress bars)."""
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # by design: a benchmark loads what it measures
 
-    from course.models import load_model
+    from course.models import load_model  # by design: a benchmark loads what it measures
 
     hf_logging.disable_progress_bar()
     return load_model(name)
@@ -74,7 +74,7 @@ def utterances(split: str | None = None, kind: str | None = None, limit: int | N
 
 def hidden_states(model_name: str, utts: list) -> list[np.ndarray]:
     """Hidden states (n_layers + 1, n_frames, dim) of every utterance, in order."""
-    from course.features import extract
+    from course.features import extract  # by design: a benchmark loads what it measures
 
     m, processor = model(model_name)
     return [r.hidden_states for r in extract(m, processor, utts, batch_size=8, progress=False)]
@@ -100,7 +100,7 @@ def joined_utterance(n_words: int = 12, split: str = "test"):  # noqa: ANN201
 
 def _join(first, second):  # noqa: ANN001, ANN202
     """``first`` then ``second`` as one utterance (alignments of ``second`` shifted by ``first``'s duration)."""
-    from course.textgrid import Interval
+    from course.textgrid import Interval  # by design: a benchmark loads what it measures
 
     shift = first.duration
     moved = lambda ivs: [Interval(iv.start + shift, iv.end + shift, iv.label) for iv in ivs]  # noqa: E731

@@ -1,6 +1,6 @@
 """Whole-course figures, each measured in fresh processes: extraction, grading and the solution notebooks.
 
-These reuse the course's own measuring code (:mod:`course.bench` and :mod:`course.grading.bench`) rather than
+These reuse the measuring code of :mod:`speech_course_tools.bench` and :mod:`course.grading.bench` rather than
 repeating it; this module only turns their results into rows.
 """
 
@@ -9,21 +9,21 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from pathlib import Path
 from typing import Iterator
 
-from benchmarks.core import Context, Row, benchmark
+from course.grading.layout import repo_root
+from speech_course_tools.benchmarks.core import Context, Row, benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = repo_root()
 #: The course's total wall-time goal for all solution notebooks, on 2 cores.
 COURSE_GOAL_S = 600
 
 
-@benchmark("extraction", "hidden-state extraction throughput per shipped model (course.bench)",
-           requires=("course.bench", "course.models"), group="system")
+@benchmark("extraction", "hidden-state extraction throughput per shipped model (speech_course_tools.bench)",
+           requires=("speech_course_tools.bench", "course.models"), group="system")
 def bench_extraction(ctx: Context) -> Iterator[Row]:
     """``speech-course models bench`` for every shipped model, one fresh process each."""
-    from course.bench import extraction_benchmarks
+    from speech_course_tools.bench import extraction_benchmarks  # by design: a benchmark loads what it measures
 
     n_utts = ctx.size(64, 8)
     with contextlib.redirect_stdout(io.StringIO()):  # it prints its own table; ours has the same figures
@@ -44,7 +44,7 @@ _PER_MINUTE = re.compile(r"(\d+) submissions, (\d+) worker\(s\):\s*([\d.]+) s ->
            requires=("course.grading.bench",), group="system")
 def bench_grading(ctx: Context) -> Iterator[Row]:
     """The grading benchmark of ``speech-course bench-grading`` on the orientation assignment."""
-    from course.grading.bench import bench_grading as run_grading_bench
+    from course.grading.bench import bench_grading as run_grading_bench  # by design: a benchmark loads what it measures
 
     submissions = ctx.size(6, 1)
     workers = ctx.size([1, 2], [1])
@@ -67,11 +67,11 @@ def bench_grading(ctx: Context) -> Iterator[Row]:
 
 
 @benchmark("notebooks", "each solution notebook's wall time and peak memory, and the course's total",
-           requires=("course.bench", "course.grading.build"), group="system")
+           requires=("speech_course_tools.bench", "course.grading.build"), group="system")
 def bench_notebooks(ctx: Context) -> Iterator[Row]:
     """Execute every ``solutions/*.ipynb`` in a fresh process (``--quick``: the orientation notebook only)."""
-    from course.bench import (NOTEBOOK_MAX_RSS_KB, NOTEBOOK_MAX_SECONDS, REFERENCE_CALIBRATION_SECONDS,
-                              machine_factor, notebook_benchmarks)
+    from speech_course_tools.bench import (  # by design: a benchmark loads what it measures
+        NOTEBOOK_MAX_RSS_KB, NOTEBOOK_MAX_SECONDS, REFERENCE_CALIBRATION_SECONDS, machine_factor, notebook_benchmarks)
 
     paths = sorted((ROOT / "solutions").glob("*.ipynb"))
     if ctx.quick:

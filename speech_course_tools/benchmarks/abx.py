@@ -6,8 +6,9 @@ from typing import Iterator
 
 import numpy as np
 
-from benchmarks.core import Context, Row, benchmark, best_time, compare_timed
-from benchmarks.references import abx as ref
+from speech_course_tools.benchmarks import data
+from speech_course_tools.benchmarks.core import Context, Row, benchmark, best_time, compare_timed
+from speech_course_tools.benchmarks.references import abx as ref
 
 MODEL = "tiny-w2v2-ctc"
 LAYER = 3
@@ -20,9 +21,7 @@ def heldout_items(per_speaker: int, context: bool = False, tokens: int = 5, seed
     Rich sentences of the held-out speakers, one layer of the CTC model, phones that every speaker says at
     least 3 times, at most ``tokens`` items per (context, speaker, phone).
     """
-    from course.abx import phone_items, subsample_items
-
-    from benchmarks import data
+    from course.abx import phone_items, subsample_items  # by design: a benchmark loads what it measures
 
     utts = [u for u in data.utterances(split="validation", kind="rich", per_speaker=per_speaker)]
     utts += data.utterances(split="test", kind="rich", per_speaker=per_speaker)
@@ -37,7 +36,7 @@ def heldout_items(per_speaker: int, context: bool = False, tokens: int = 5, seed
 
 def small_items(items, n_phones: int = 5, n_speakers: int = 3, tokens: int = 3):  # noqa: ANN001, ANN201
     """A small subset the triple loop can afford: a few phones and speakers, a few tokens each."""
-    from course.abx import subsample_items
+    from course.abx import subsample_items  # by design: a benchmark loads what it measures
 
     phones = sorted(set(items.phones))[:n_phones]
     speakers = sorted(set(items.speakers))[:n_speakers]
@@ -71,7 +70,7 @@ def compare_results(ours, theirs: dict) -> float:  # noqa: ANN001
            requires=("course.abx", "course.models"))
 def bench_abx(ctx: Context) -> Iterator[Row]:
     """Equality on a small item set (both modes, with and without contexts); time per 1 000 triplets."""
-    from course.abx import abx_error
+    from course.abx import abx_error  # by design: a benchmark loads what it measures
 
     reference = "explicit triple loop, cell-by-cell DTW (benchmarks/references/abx.py)"
     items = heldout_items(per_speaker=ctx.size(15, 5))

@@ -6,7 +6,8 @@ from typing import Iterator
 
 import numpy as np
 
-from benchmarks.core import Context, Row, benchmark, timed
+from speech_course_tools.benchmarks import data
+from speech_course_tools.benchmarks.core import Context, Row, benchmark, timed
 
 MODEL = "tiny-w2v2-ctc"
 LAYER = 3
@@ -21,9 +22,7 @@ def _subsample(ds, n: int, seed: int):  # noqa: ANN001, ANN202
            requires=("course.probing", "course.models"))
 def bench_probe(ctx: Context) -> Iterator[Row]:
     """A linear phone probe on one layer's frames, as the layer-wise analysis trains it (course.layerwise)."""
-    from course.probing import frame_dataset, train_probe
-
-    from benchmarks import data
+    from course.probing import frame_dataset, train_probe  # by design: a benchmark loads what it measures
 
     n_train, n_test = ctx.size((20_000, 10_000), (3_000, 1_500))
     train_utts = data.utterances(split="train", per_speaker=ctx.size(25, 3))  # about 20 000 frames

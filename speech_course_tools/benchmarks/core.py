@@ -8,9 +8,9 @@ seconds each side took (the minimum over interleaved repeats, so that both
 sides meet the same load) and a goal where docs/benchmarks.md states one.
 
 Extension point for new methods: put the reference implementation in
-``benchmarks/references/`` (or call the reference library), write the
-benchmark in a module of ``benchmarks/`` and add that module to
-:data:`benchmarks.MODULES`. A benchmark whose ``requires`` modules cannot be
+``references/`` (or call the reference library), write the benchmark in a
+module of this package and add that module to
+:data:`speech_course_tools.benchmarks.MODULES`. A benchmark whose ``requires`` modules cannot be
 imported is reported as skipped, with the reason, instead of failing the run.
 """
 
@@ -18,11 +18,18 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
+import platform
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -148,7 +155,7 @@ def benchmark(name: str, description: str, requires: Sequence[str] = (),
     Parameters
     ----------
     name : str
-        Unique name, used on the command line (``python -m benchmarks NAME``).
+        Unique name, used on the command line (``python -m speech_course_tools.benchmarks NAME``).
     description : str
         One line for ``--list``.
     requires : sequence of str
@@ -238,17 +245,14 @@ def _numpy(v: Any) -> np.ndarray:
 
 def limit_threads(n: int | None):  # noqa: ANN201 (a context manager)
     """Context manager: NumPy/SciPy BLAS and torch use ``n`` threads inside the block (None: unchanged)."""
-    from contextlib import contextmanager
 
     @contextmanager
     def _limit():
         if n is None:
             yield
             return
-        from threadpoolctl import threadpool_limits
-
         try:
-            import torch
+            import torch  # start-up: speech-course --help loads this module
         except ImportError:  # pragma: no cover - torch is a course dependency
             torch = None
         before = torch.get_num_threads() if torch is not None else None
@@ -295,11 +299,6 @@ def fmt_ratio(r: float | None) -> str:
 
 def machine_info() -> dict:
     """The machine and its load right now: cores, CPU model, load average, memory, library versions."""
-    import os
-    import platform
-    from datetime import datetime, timezone
-    from pathlib import Path
-
     def read(path: str) -> str:
         try:
             return Path(path).read_text()
@@ -313,8 +312,6 @@ def machine_info() -> dict:
     versions = {}
     for mod in ("numpy", "scipy", "torch", "transformers", "sklearn", "rsatoolbox", "captum"):
         try:
-            from importlib.metadata import version
-
             versions[mod] = version({"sklearn": "scikit-learn"}.get(mod, mod))
         except Exception:  # noqa: BLE001 (not installed)
             versions[mod] = None
@@ -331,6 +328,4 @@ def machine_info() -> dict:
 
 def load_average() -> tuple[float, float, float]:
     """The 1, 5 and 15 minute load averages."""
-    import os
-
     return tuple(round(v, 2) for v in os.getloadavg())

@@ -1,4 +1,6 @@
-"""Command line of the benchmarks: ``python -m benchmarks [NAME ...] [--quick] [--json FILE] [--markdown FILE]``.
+"""Command line of the benchmarks: ``speech-course bench [NAME ...] [--quick] [--json FILE] [--markdown FILE]``.
+
+``python -m speech_course_tools.benchmarks`` takes the same arguments.
 
 ``speech-course bench`` can reuse it: ``add_arguments(parser)`` on a subparser and ``run`` as its handler,
 or ``main(argv)`` directly.
@@ -14,7 +16,8 @@ import traceback
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from benchmarks.core import (
+from speech_course_tools.benchmarks import load_all
+from speech_course_tools.benchmarks.core import (
     Context,
     Row,
     fmt_diff,
@@ -105,8 +108,6 @@ def markdown(results: dict, info: dict) -> str:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Run the benchmarks named in ``args`` (all by default); exit status 1 on an error or a wrong result."""
-    from benchmarks import load_all
-
     registry = load_all()
     if args.list:
         for b in registry.values():
@@ -177,9 +178,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m benchmarks``."""
+    """Entry point of ``python -m speech_course_tools.benchmarks``."""
     parser = add_arguments(argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog="python -m speech_course_tools.benchmarks",
         description="Every course method against its reference, side by side: maximum absolute difference and "
                     "time ratio ours / reference; extraction and grading throughput; each solution notebook's wall "
                     "time and peak memory."))

@@ -4,8 +4,8 @@
 throughput (seconds of audio processed per second of wall time) and the peak
 resident memory of a fresh process that loads the model and extracts.
 :func:`notebook_benchmarks` measures each solution notebook's wall time and its
-kernel's peak resident memory, each in a fresh process (used by ``python -m
-benchmarks notebooks``).
+kernel's peak resident memory, each in a fresh process (used by ``speech-course
+bench notebooks``).
 """
 
 from __future__ import annotations
@@ -16,33 +16,20 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
 
-def peak_rss_kb() -> int:
-    """Peak resident memory of this process in kB, since it started its current program.
-
-    Read from ``VmHWM`` in ``/proc/self/status`` where there is one. ``getrusage``'s ``ru_maxrss`` (the
-    fallback elsewhere) is not reliable in a freshly started child on Linux: it keeps the high-water mark
-    the parent had when it forked, so a child of a large process reports at least the parent's size.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+from course.corpus import load_corpus
+from course.features import extract
+from course.grading.layout import repo_root
+from course.grading.memory import peak_rss_kb
+from course.models import SHIPPED, load_model
+from course.similarity import feature_space_linear_cka
 
 
 def _one_extraction(name: str, n_utterances: int, batch_size: int) -> dict:
     """Run in a fresh process: load, extract, report."""
-    import torch
-
-    from course.corpus import load_corpus
-    from course.features import extract
-    from course.models import load_model
 
     torch.set_num_threads(2)
     corpus = load_corpus()
@@ -69,11 +56,10 @@ def _one_extraction(name: str, n_utterances: int, batch_size: int) -> dict:
 
 def extraction_benchmarks(names: list[str] | None = None, n_utterances: int = 64, batch_size: int = 8) -> list[dict]:
     """Benchmark extraction for each model in its own process; print a table and return the rows."""
-    from course.models import SHIPPED
 
     rows = []
     for name in names or list(SHIPPED):
-        code = ("import json, sys; from course.bench import _one_extraction; "
+        code = ("import json, sys; from speech_course_tools.bench import _one_extraction; "
                 f"print(json.dumps(_one_extraction({name!r}, {n_utterances}, {batch_size})))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if out.returncode != 0:
@@ -106,10 +92,6 @@ def calibration_workload(seed: int = 0) -> float:
     time means little without the machine's time for a fixed task. Dividing by
     :data:`REFERENCE_CALIBRATION_SECONDS` gives the machine's slowness relative to the reference machine.
     """
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    from course.similarity import feature_space_linear_cka
 
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((2, 5000, 768))
@@ -151,8 +133,10 @@ def measure_notebook(path: str | Path, data_dir: str | Path | None = None) -> di
     nbclient.exceptions.CellExecutionError
         If a cell fails.
     """
-    from course.grading.build import execute_measured
-    from course.grading.notebooks import read_notebook
+    # The extraction benchmark's child process imports this module and reports its own peak memory: keep the
+    # notebook machinery (nbformat, nbclient) out of it.
+    from course.grading.build import execute_measured  # start-up: see above
+    from course.grading.notebooks import read_notebook  # start-up: see above
 
     path = Path(path)
     nb = read_notebook(path)
@@ -181,14 +165,14 @@ def notebook_benchmarks(paths: list[str | Path] | None = None, course_dir: str |
     list of dict
         One row per notebook: ``notebook``, ``seconds``, ``peak_rss_kb`` and, if it failed, ``error``.
     """
-    root = Path(__file__).resolve().parents[1]
+    root = repo_root()
     course = Path(course_dir) if course_dir is not None else root / "autograder"
     notebooks = [Path(p) for p in paths] if paths is not None else sorted((root / "solutions").glob("*.ipynb"))
     rows = []
     for nb in notebooks:
         data = course / "source" / nb.stem
         data = data if data.is_dir() else nb.parent
-        code = ("import json; from course.bench import measure_notebook; "
+        code = ("import json; from speech_course_tools.bench import measure_notebook; "
                 f"print(json.dumps(measure_notebook({str(nb)!r}, {str(data)!r})))")
         try:
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)

@@ -35,6 +35,7 @@ import inspect
 import json
 import math
 import os
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -42,10 +43,35 @@ from typing import Callable
 
 import numpy as np
 import torch
+from sklearn.cluster import MiniBatchKMeans
+from tokenizers import Tokenizer, pre_tokenizers
+from tokenizers import models as bpe_models
+from tokenizers import trainers as bpe_trainers
+from transformers import (
+    AutoConfig,
+    GenerationConfig,
+    HubertConfig,
+    HubertForCTC,
+    HubertModel,
+    Wav2Vec2Config,
+    Wav2Vec2FeatureExtractor,
+    Wav2Vec2ForCTC,
+    Wav2Vec2ForSequenceClassification,
+    Wav2Vec2PhonemeCTCTokenizer,
+    Wav2Vec2Processor,
+    WhisperConfig,
+    WhisperFeatureExtractor,
+    WhisperForConditionalGeneration,
+    WhisperProcessor,
+    WhisperTokenizer,
+)
+from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, Corpus, default_corpus_dir, load_corpus
-from course.features import mfcc_deltas
-from course.frames import frame_labels
+from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, Corpus, default_cache_dir, default_corpus_dir,
+                           load_corpus)
+from course.decoding import classify, slot_ranges, transcribe_phones, transcribe_text
+from course.features import extract, mfcc_deltas
+from course.frames import frame_labels, num_frames
 from course.layerwise import card_section
 from course.metrics import error_rate
 from course.models import SHIPPED_DIR, load_model, resolve
@@ -76,7 +102,6 @@ def _seed_everything(seed: int, threads: int = 2) -> None:
     Two trainings side by side on a 2-core machine run faster with one thread each than one after the other with
     two (measured: 2 threads are only 1.2–1.4 times faster than one for these small models).
     """
-    import os
 
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -195,10 +220,6 @@ def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items
 
 
 def _phone_processor(phones: list[str]):  # noqa: ANN202
-    import tempfile
-
-    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2PhonemeCTCTokenizer, Wav2Vec2Processor
-
     vocab = {"<pad>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(phones)}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
@@ -212,7 +233,6 @@ def _phone_processor(phones: list[str]):  # noqa: ANN202
 
 def w2v2_config(vocab_size: int, num_labels: int | None = None):  # noqa: ANN201
     """The architecture of the shipped wav2vec 2.0 models (about 3.3 M parameters)."""
-    from transformers import Wav2Vec2Config
 
     kw = {} if num_labels is None else {"num_labels": num_labels}
     return Wav2Vec2Config(
@@ -323,7 +343,6 @@ def train_w2v2_ctc(out: Path, steps: int = MODELS["tiny-w2v2-ctc"].hyper["steps"
     ``speed``: speed-perturbation range (see :func:`_phone_ctc_loss`); ``aux_fraction``: the share of the steps
     during which the auxiliary frame-level phone loss is faded out (0: none).
     """
-    from transformers import Wav2Vec2ForCTC
 
     _seed_everything(seed)
     corpus = large_corpus(corpus_version)
@@ -365,32 +384,14 @@ def train_w2v2_ctc_noalign(out: Path, steps: int = MODELS["tiny-w2v2-ctc-noalign
                    corpus_version=corpus_version, checkpoint=checkpoint)
 
 
-def transcribe_phones(model, processor, waves: list[np.ndarray], batch_size: int = 16) -> list[list[str]]:  # noqa: ANN001
-    """Greedy CTC decoding into phone lists."""
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(waves), batch_size):
-            inputs = processor([w for w in waves[i:i + batch_size]], sampling_rate=16000, padding=True,
-                               return_attention_mask=True, return_tensors="pt")
-            logits = model(inputs.input_values, attention_mask=inputs.attention_mask).logits
-            lengths = model._get_feat_extract_output_lengths(inputs.attention_mask.sum(-1))
-            ids = logits.argmax(-1)
-            # frames beyond an utterance's own length are padding: never decode them
-            out.extend(processor.decode(row[:n]).split() for row, n in zip(ids, lengths.tolist()))
-    return out
-
-
 # --------------------------------------------------------------------------
 # tiny-whisper
 
 
 def _whisper_processor(texts: list[str], vocab_size: int = 1000):  # noqa: ANN202
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
-
-    bpe = Tokenizer(models.BPE())
+    bpe = Tokenizer(bpe_models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    trainer = bpe_trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   special_tokens=["<|endoftext|>"], show_progress=False)
     bpe.train_from_iterator(sorted(set(texts)), trainer)
     state = json.loads(bpe.to_str())
@@ -404,7 +405,6 @@ def _whisper_processor(texts: list[str], vocab_size: int = 1000):  # noqa: ANN20
 
 def whisper_config(vocab_size: int, sot: int, eos: int):  # noqa: ANN201
     """The architecture of ``tiny-whisper`` (about 3.2 M parameters)."""
-    from transformers import WhisperConfig
 
     return WhisperConfig(
         vocab_size=vocab_size, num_mel_bins=80, encoder_layers=4, decoder_layers=2, encoder_attention_heads=4,
@@ -462,7 +462,6 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
     everything else equal (6 000 steps): word error rate 0.087 with token units, 0.0145 with phone units, and
     homophone spelling 0.90 vs 0.996 (docs/models.md).
     """
-    from transformers import GenerationConfig, WhisperForConditionalGeneration
 
     _seed_everything(seed)
     corpus = large_corpus(corpus_version)
@@ -569,17 +568,6 @@ def _spec_augment(feats: torch.Tensor, lengths: np.ndarray, rng: np.random.Gener
     return out
 
 
-def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int = 32) -> list[str]:  # noqa: ANN001
-    """Greedy transcription with ``generate``."""
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(waves), batch_size):
-            feats = processor(waves[i:i + batch_size], sampling_rate=16000, return_tensors="pt").input_features
-            ids = model.generate(feats)  # at most the generation config's max_new_tokens (60) or max_length
-            out.extend(t.strip() for t in processor.batch_decode(ids, skip_special_tokens=True))
-    return out
-
-
 # --------------------------------------------------------------------------
 # tiny-w2v2-intent
 
@@ -587,19 +575,6 @@ def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int =
 def slot_classes() -> list[tuple[str, str]]:
     """The per-slot intent model's outputs in order: ``(slot, value)`` for every value of every slot."""
     return [(slot, value) for slot in SLOTS for value in SLOT_VALUES[slot]]
-
-
-def slot_ranges(config) -> dict[str, range]:  # noqa: ANN001
-    """Which logits belong to which slot, from a per-slot intent model's config.
-
-    ``config.slots`` is a list of ``[slot, values]`` pairs in the order of the logits (a list, because a saved
-    config's dictionaries come back with their keys sorted).
-    """
-    out, start = {}, 0
-    for slot, values in config.slots:
-        out[slot] = range(start, start + len(values))
-        start += len(values)
-    return out
 
 
 def slot_loss(logits: torch.Tensor, targets: torch.Tensor, ranges: dict[str, range]) -> torch.Tensor:
@@ -661,7 +636,6 @@ def train_intent(out: Path, steps: int = MODELS["tiny-w2v2-intent"].hyper["steps
     comes with few phrases in training) instead of listening to the object word; swapping words makes every phrase
     occur with every object of its action.
     """
-    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
     _seed_everything(seed)
     corpus = large_corpus(corpus_version)
@@ -733,24 +707,6 @@ def train_intent(out: Path, steps: int = MODELS["tiny-w2v2-intent"].hyper["steps
     _save_half(model, fe, out)
 
 
-def classify(model, processor, waves: list[np.ndarray], batch_size: int = 16) -> list:  # noqa: ANN001
-    """Predicted label names; for a per-slot model, a dict ``{slot: value}`` per waveform."""
-    out = []
-    ranges = slot_ranges(model.config) if getattr(model.config, "slots", None) else None
-    with torch.no_grad():
-        for i in range(0, len(waves), batch_size):
-            inputs = processor(waves[i:i + batch_size], sampling_rate=16000, padding=True,
-                               return_attention_mask=True, return_tensors="pt")
-            logits = model(inputs.input_values, attention_mask=inputs.attention_mask).logits
-            if ranges is None:
-                out.extend(model.config.id2label[int(k)] for k in logits.argmax(-1))
-                continue
-            for row in logits:
-                out.append({slot: values[int(row[r.start:r.stop].argmax())]
-                            for (slot, values), r in zip(model.config.slots, ranges.values())})
-    return out
-
-
 # --------------------------------------------------------------------------
 # tiny-hubert (self-supervised) and tiny-hubert-ctc
 
@@ -760,7 +716,6 @@ def hubert_config(vocab_size: int = 32):  # noqa: ANN201
 
     Post-LN (``do_stable_layer_norm=False``) as in HuBERT-base and wav2vec2-base, the models Pasad et al. studied.
     """
-    from transformers import HubertConfig
 
     return HubertConfig(
         vocab_size=vocab_size, hidden_size=192, num_hidden_layers=8, num_attention_heads=4, intermediate_size=768,
@@ -783,7 +738,6 @@ HUBERT_CROP = 48000
 def fit_cluster_targets(features: list[np.ndarray], n_clusters: int = HUBERT_CLUSTERS, max_frames: int = 150_000,
                         seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit k-means on standardised frames; return (centroids, mean, std) in the standardised space."""
-    from sklearn.cluster import MiniBatchKMeans
 
     X = np.concatenate(features)
     rng = np.random.default_rng(seed)
@@ -819,7 +773,6 @@ class HubertPretrainingHead(torch.nn.Module):
 def _hubert_batch(fe, waves: list[np.ndarray], labels: list[np.ndarray], idx: list[int],  # noqa: ANN001
                   rng: np.random.Generator, model, crop: int = HUBERT_CROP):  # noqa: ANN001, ANN202
     """Crop (on the frame grid), pad, normalise; frame-level targets padded with -100."""
-    from course.frames import num_frames
 
     chunks, targets = [], []
     for i in idx:
@@ -845,7 +798,6 @@ def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk:
     :func:`course.features.extract` on chunks of ``chunk`` waveforms, keeping only ``layer``, so memory holds one
     chunk's hidden states of every layer at a time.
     """
-    from course.features import extract
 
     out = []
     for start in range(0, len(waves), chunk):
@@ -872,8 +824,6 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
     HuBERT trains the second iteration from scratch). Tried and measured in docs/models.md; the shipped model is
     the first iteration, whose MFCC targets :func:`masked_prediction_accuracy` re-scores.
     """
-    from transformers import HubertModel, Wav2Vec2FeatureExtractor
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
     _seed_everything(seed, threads=1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
     corpus = large_corpus(corpus_version)
@@ -920,7 +870,6 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
 @torch.no_grad()
 def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = SEED) -> float:
     """Accuracy of ``tiny-hubert``'s pretraining task (cluster id of masked frames) on ``waves``."""
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
     model, fe = load_model(path)
     tg = np.load(Path(path) / "hubert_targets.npz")
@@ -953,7 +902,6 @@ def train_hubert_ctc(out: Path, steps: int = MODELS["tiny-hubert-ctc"].hyper["st
     As in HuBERT's fine-tuning recipe the convolutional front end stays frozen; the phone vocabulary and
     processor are those of ``tiny-w2v2-ctc``'s recipe, so the two phone recognisers are directly comparable.
     """
-    from transformers import HubertForCTC
 
     _seed_everything(seed, threads=1)  # as in train_hubert
     corpus = large_corpus(corpus_version)
@@ -1016,7 +964,6 @@ def checkpoint_path(name: str, out: Path, settings: dict) -> Path:
     """Where :func:`train` keeps the resumable state of a run: in the cache, one file per model, output folder and
     settings (every trainer argument that is not None, defaults included), so a run with other settings never resumes
     another's."""
-    from course.corpus import default_cache_dir
 
     bound = inspect.signature(trainer(name)).bind(out, **{k: v for k, v in settings.items() if k != "checkpoint"})
     bound.apply_defaults()
@@ -1068,7 +1015,6 @@ def rewrite_cards(folders: list[Path]) -> None:
 
 def write_model_card(name: str, out: Path, metrics: dict) -> None:
     """Write ``README.md`` beside the weights: architecture, data, recipe, time and metrics."""
-    from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(out)
     spec = MODELS[name]
@@ -1271,8 +1217,8 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
             metrics = {"intent_accuracy": round(float(np.mean([p == u.labels["intent"]
                                                                for u, p in zip(utts, preds)])), 4)}
     else:
-        raise ValueError(f"{name}: no evaluation for task {task!r}; course.training.evaluate knows phones, text, "
-                         "intent and masked-prediction.")
+        raise ValueError(f"{name}: no evaluation for task {task!r}; evaluate knows phones, text, intent and "
+                         "masked-prediction.")
     metrics["test_utterances"] = len(utts)
     metrics["test_speakers"] = len({u.speaker for u in utts})
     metrics["parameters"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import version
 from typing import Iterator
 
 import numpy as np
 
-from benchmarks.core import Context, Row, benchmark, compare_timed, max_abs_diff
+from speech_course_tools.benchmarks import data
+from speech_course_tools.benchmarks.core import Context, Row, benchmark, compare_timed, max_abs_diff
 
 MODEL = "tiny-w2v2-intent"
 TOL = 1e-4
@@ -22,7 +24,6 @@ def _goal(diff: float, ratio: float) -> tuple[str, bool]:
 
 def _command(ctx: Context):  # noqa: ANN202
     """A held-out spoken command of at least 5 words (the intent model's input)."""
-    from benchmarks import data
 
     utts = [u for u in data.utterances(split="test", kind="command", limit=60) if len(u.words) >= 5]
     return utts[0]
@@ -32,14 +33,12 @@ def _command(ctx: Context):  # noqa: ANN202
                           "captum", requires=("course.attribution", "captum", "course.models"))
 def bench_attribution(ctx: Context) -> Iterator[Row]:
     """Every attribution method of course.attribution against captum on one waveform of the intent model."""
-    from importlib.metadata import version
 
-    import torch
-    from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency
+    import torch  # by design: a benchmark loads what it measures
+    from captum.attr import (  # optional: without it the benchmark is reported as skipped
+        FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency)
 
-    from course import attribution as A
-
-    from benchmarks import data
+    from course import attribution as A  # by design: a benchmark loads what it measures
 
     # captum warns that it switched requires_grad on for the input, on every call
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")

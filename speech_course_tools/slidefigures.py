@@ -6,9 +6,9 @@ notebooks teach (``course.probing``, ``course.similarity``, ``course.lenses``, `
 (the random twin, MFCCs, chance). Diagrams of the core ideas are drawn with matplotlib.
 
 Figures come in *groups* that share an expensive step (one extraction of hidden states serves the probing, CKA, lens
-and ABX figures). :mod:`course.slides` caches each group under a key made of the group's inputs (this file, the
-course modules it uses, the model files, the corpus checksum and the settings) and calls :func:`make_group` only
-when the key changed.
+and ABX figures). :mod:`speech_course_tools.slides` caches each group under a key made of the group's inputs (this
+file, the course modules it uses, the model files, the corpus checksum and the settings) and calls
+:func:`make_group` only when the key changed.
 
 Each group function returns ``(figures, numbers)``: :class:`FigureSpec` records (file, alt text with the numbers
 the figure shows, whether it is a placeholder) and a dict of the numbers themselves (kept in the cache manifest so
@@ -22,12 +22,32 @@ sized for a 1280 × 720 slide.
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import matplotlib
 import numpy as np
+import torch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from threadpoolctl import threadpool_limits
+
+from course import attribution as A
+from course import context_mixing as cm
+from course.abx import abx_error, phone_items, subsample_items
+from course.corpus import load_corpus
+from course.features import extract, mfcc
+from course.frames import FRAME_SECONDS, num_frames, segment_frames
+from course.lenses import ctc_lens, decoder_lens
+from course.metrics import error_rate
+from course.models import load_model, num_layers
+from course.probing import segment_dataset, train_probe
+from course.similarity import feature_space_linear_cka
+from course.stats import curve_ci, holm, speaker_sign_flip_test
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {
@@ -105,11 +125,9 @@ class Group:
 
 
 def _plt():
-    import matplotlib
-
     if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf", "cairo"):
         matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # by design: after the backend is chosen
 
     return plt
 
@@ -124,8 +142,6 @@ def _save(fig, out: Path, name: str, svg: bool = False) -> str:  # noqa: ANN001
 
 def _quiet_torch() -> None:
     """One thread and no oneDNN kernel cache: small models on a busy CPU (as the notebooks do)."""
-    import torch
-    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     torch.backends.mkldnn.enabled = False
@@ -148,7 +164,6 @@ def _fmt(values, digits: int = 2) -> str:  # noqa: ANN001
 def placeholder(out: Path, name: str, title: str, reason: str) -> FigureSpec:
     """A clearly marked stand-in figure (hatched, with the word PLACEHOLDER and the reason)."""
     plt = _plt()
-    import textwrap
 
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(11, 4.6))
@@ -169,15 +184,11 @@ def placeholder(out: Path, name: str, title: str, reason: str) -> FigureSpec:
 
 
 def _box(ax, x, y, w, h, text, fc, ec="#333333", fontsize=15, color="black", weight="normal"):  # noqa: ANN001, ANN202
-    from matplotlib.patches import FancyBboxPatch
-
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08", fc=fc, ec=ec, lw=1.5))
     ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize, color=color, weight=weight)
 
 
 def _arrow(ax, x0, y0, x1, y1, color="#333333", lw=2.0, style="-|>", ls="-"):  # noqa: ANN001, ANN202
-    from matplotlib.patches import FancyArrowPatch
-
     ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle=style, mutation_scale=18, color=color, lw=lw,
                                  linestyle=ls, shrinkA=0, shrinkB=0))
 
@@ -299,8 +310,6 @@ def make_diagrams(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict
 
 def make_corpus_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """An aligned utterance, the 20 ms frame grid with the centre rule, and how durations vary."""
-    from course.corpus import load_corpus
-    from course.frames import FRAME_SECONDS, num_frames, segment_frames
 
     plt = _plt()
     corpus = load_corpus()
@@ -414,15 +423,6 @@ def make_corpus_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec]
 
 def make_representation_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """Layer-wise probing, CKA between layers, the CTC lens and ABX for ``tiny-w2v2-ctc`` and its random twin."""
-    from collections import Counter
-
-    from course.abx import abx_error, phone_items, subsample_items
-    from course.corpus import load_corpus
-    from course.features import extract, mfcc
-    from course.lenses import ctc_lens
-    from course.models import load_model, num_layers
-    from course.probing import segment_dataset, train_probe
-    from course.similarity import feature_space_linear_cka
 
     _quiet_torch()
     plt = _plt()
@@ -596,12 +596,6 @@ def make_representation_figures(out: Path, fast: bool = False) -> tuple[list[Fig
 
 def make_decoder_lens_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """The decoder lens on ``tiny-whisper``: WER per encoder layer, with the decoder's prior and the random twin."""
-    import re
-
-    from course.corpus import load_corpus
-    from course.lenses import decoder_lens
-    from course.metrics import error_rate
-    from course.models import load_model
 
     _quiet_torch()
     plt = _plt()
@@ -683,10 +677,6 @@ def heldout_homophones(corpus, per_speaker: int = 3) -> list:  # noqa: ANN001
 
 def make_context_mixing_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """Value zeroing and rollout on homophone sentences: the homophone's row, the cue's share, trained vs twin."""
-    from course import context_mixing as cm
-    from course.corpus import load_corpus
-    from course.models import load_model, num_layers
-    from course.stats import curve_ci, holm, speaker_sign_flip_test
 
     _quiet_torch()
     plt = _plt()
@@ -814,12 +804,6 @@ def make_context_mixing_figures(out: Path, fast: bool = False) -> tuple[list[Fig
 
 def make_attribution_figures(out: Path, fast: bool = False) -> tuple[list[FigureSpec], dict]:
     """IG on the CNN features and word ablation over a waveform with word boundaries; sanity check; deletion."""
-    import torch
-
-    from course import attribution as A
-    from course.corpus import load_corpus
-    from course.frames import segment_frames
-    from course.models import load_model
 
     _quiet_torch()
     plt = _plt()

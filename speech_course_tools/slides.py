@@ -1,6 +1,6 @@
 """Lecture slides: reveal.js decks and PDFs built offline from the Markdown sources in ``slides/``.
 
-``speech-course slides build [--pdf] [--out DIR]`` (or ``python -m course.slides build``) turns every
+``speech-course slides build [--pdf] [--out DIR]`` (or ``python -m speech_course_tools.slides build``) turns every
 ``slides/NN_name.md`` into a self-contained HTML deck next to a copy of the vendored reveal.js
 (``slides/vendor/reveal.js``, MIT licence), so the decks open from disk, offline, with no CDN. ``--pdf`` also prints
 each deck to PDF with headless Chromium driven by Playwright (one page per slide).
@@ -13,10 +13,10 @@ each deck to PDF with headless Chromium driven by Playwright (one page per slide
   plugin does);
 * a line holding only ``||`` starts a column: the columns sit side by side below the heading (and below any text
   before the first ``||``);
-* ``![caption](fig:NAME)`` inserts a figure made by :mod:`course.slidefigures`; the text in brackets becomes the
-  visible caption, and the alt text comes from the figure itself (it describes the plot with its numbers, so it
-  stays right when the figure is regenerated). Other images need a non-empty alt text: the build refuses an image
-  without one.
+* ``![caption](fig:NAME)`` inserts a figure made by :mod:`speech_course_tools.slidefigures`; the text in brackets
+  becomes the visible caption, and the alt text comes from the figure itself (it describes the plot with its
+  numbers, so it stays right when the figure is regenerated). Other images need a non-empty alt text: the build
+  refuses an image without one.
 
 **Figures** are computed by the course's own code from the shipped models and corpus and cached in
 ``slides/build/figures/`` (one JSON manifest per figure group with a hash of its inputs: the figure code, the course
@@ -45,10 +45,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import mistune
+import numpy as np
+
+import course
+from course.claims import Claims, claimed_sentences, sentences_not_in_text
 from course.errors import CourseError
+from course.grading.layout import repo_root
 
 #: The repository's slides folder (sources, theme, vendored reveal.js).
-SLIDES_DIR = Path(__file__).resolve().parent.parent / "slides"
+SLIDES_DIR = repo_root() / "slides"
 #: Where ``slides build`` writes by default (git-ignored).
 DEFAULT_OUT = SLIDES_DIR / "build"
 #: The decks, in course order.
@@ -160,12 +166,15 @@ def load_deck(name: str, src: Path | None = None) -> Deck:
 
 
 def _module_source(name: str) -> bytes:
-    path = Path(__file__).resolve().parent / f"{name}.py"
-    return path.read_bytes() if path.is_file() else b"<missing>"
+    """Source of a module a figure group depends on: a course module (``probing``) or this package's own."""
+    for folder in (Path(__file__).resolve().parent, Path(course.__file__).resolve().parent):
+        if (folder / f"{name}.py").is_file():
+            return (folder / f"{name}.py").read_bytes()
+    return b"<missing>"
 
 
 def _model_digest(name: str) -> str:
-    from course.models import SHIPPED_DIR
+    from course.models import SHIPPED_DIR  # start-up: speech-course --help loads this module (torch)
 
     h = hashlib.sha256()
     folder = SHIPPED_DIR / name
@@ -177,7 +186,7 @@ def _model_digest(name: str) -> str:
 
 
 def _corpus_digest() -> str:
-    from course.corpus import load_corpus
+    from course.corpus import load_corpus  # start-up: speech-course --help loads this module (pandas)
 
     info = load_corpus().info
     return str(info.get("manifest_sha256") or json.dumps(info, sort_keys=True, default=str))
@@ -185,9 +194,9 @@ def _corpus_digest() -> str:
 
 def figure_key(group: str, fast: bool = False) -> str:
     """The cache key of a figure group: a hash of everything its figures depend on."""
-    import matplotlib
+    import matplotlib  # start-up: speech-course --help loads this module
 
-    from course import slidefigures as sf
+    from speech_course_tools import slidefigures as sf  # start-up: speech-course --help loads this module (torch)
 
     g = sf.GROUPS[group]
     h = hashlib.sha256()
@@ -202,7 +211,7 @@ def figure_key(group: str, fast: bool = False) -> str:
 
 
 def _group_of(figure: str) -> str:
-    from course import slidefigures as sf
+    from speech_course_tools import slidefigures as sf  # start-up: speech-course --help loads this module (torch)
 
     for name, g in sf.GROUPS.items():
         if figure in g.figures:
@@ -214,7 +223,7 @@ def _group_of(figure: str) -> str:
 def _quietly(func: Callable, *args, **kwargs):  # noqa: ANN202
     """Run ``func`` with the transformers logger at error level and no progress bars (restored afterwards)."""
     try:
-        from transformers.utils import logging as tlog
+        from transformers.utils import logging as tlog  # start-up: speech-course --help loads this module
     except ImportError:
         return func(*args, **kwargs)
     level = tlog.get_verbosity()
@@ -239,7 +248,7 @@ def ensure_figures(cache: Path, groups: Sequence[str] | None = None, fast: bool 
     is missing, or ``force`` is set. Its manifest ``cache/<group>.json`` records the key, the figures, the numbers
     they show and how long they took.
     """
-    from course import slidefigures as sf
+    from speech_course_tools import slidefigures as sf  # start-up: speech-course --help loads this module (torch)
 
     cache.mkdir(parents=True, exist_ok=True)
     figures: dict[str, dict] = {}
@@ -310,7 +319,6 @@ def notebook_checks(assignment: str, sentence: str, claims_dir: Path | None = No
     A slide that restates a notebook's finding checks this: the notebook's build checks the finding on the
     notebook's outputs, and when a retrain changes it (so its sentence is rewritten) the slide's claim fails too.
     """
-    from course.claims import claimed_sentences
 
     path = Path(claims_dir or NOTEBOOK_CLAIMS_DIR) / f"{assignment}.py"
     if not path.is_file():
@@ -344,9 +352,6 @@ def check_claims(deck: str, numbers: dict, src: Path | str | None = None,
         If a sentence the script checks is not in the deck's source (word for word, white space normalised: so a
         reworded slide cannot silently lose its check), or the script checks nothing.
     """
-    import numpy as np
-
-    from course.claims import Claims, sentences_not_in_text
 
     src = Path(src) if src else SLIDES_DIR
     path = claims_path(deck, src)
@@ -385,7 +390,6 @@ def claims_message(results: Sequence[ClaimsResult]) -> str:
 
 
 def _markdown() -> Callable[[str], str]:
-    import mistune
 
     return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
 
@@ -420,7 +424,7 @@ STATIC_GROUPS = ("models", "corpus")
 
 
 def _weights_mb(name: str) -> float:
-    from course.models import SHIPPED_DIR
+    from course.models import SHIPPED_DIR  # start-up: speech-course --help loads this module (torch)
 
     return sum(f.stat().st_size for f in (SHIPPED_DIR / name).glob("*.safetensors")) / 1e6
 
@@ -428,8 +432,8 @@ def _weights_mb(name: str) -> float:
 def static_numbers() -> dict[str, dict]:
     """The numbers the decks quote about the course itself: ``models`` (each shipped model's ``metrics.json``, by
     name) and ``corpus`` (the default corpus: utterances, hours, speakers per split, accents)."""
-    from course.corpus import load_corpus
-    from course.models import SHIPPED, shipped_metrics
+    from course.corpus import load_corpus  # start-up: speech-course --help loads this module (pandas)
+    from course.models import SHIPPED, shipped_metrics  # start-up: speech-course --help loads this module (torch)
 
     models = {name: {**shipped_metrics(name), "size_mb": _weights_mb(name)} for name in SHIPPED}
     models["shipped"] = sorted(SHIPPED)
@@ -600,7 +604,7 @@ def print_pdfs(pages: Sequence[tuple[Path, Path]], chromium: str | None = None,
     if chromium is None:
         raise SlidesError("PDF needs Chromium: install it (Debian: apt-get install chromium) or build without --pdf.")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright  # optional: only --pdf needs it
     except ImportError as exc:
         raise SlidesError("PDF needs the Python package playwright (pip install playwright, or the course's dev "
                           "extra); it drives the system Chromium, no browser download is needed.") from exc
@@ -622,7 +626,7 @@ def print_pdfs(pages: Sequence[tuple[Path, Path]], chromium: str | None = None,
 def pdf_page_count(path: Path) -> int:
     """Number of pages of a PDF (pypdf when installed, else the page objects Chromium writes)."""
     try:
-        from pypdf import PdfReader
+        from pypdf import PdfReader  # optional: only --pdf needs it
 
         return len(PdfReader(str(path)).pages)
     except ImportError:
@@ -686,7 +690,7 @@ def build(out: Path | str | None = None, pdf: bool = False, decks: Sequence[str]
     parsed = [load_deck(n, src) for n in names]
     groups = sorted({_group_of(f) for d in parsed for f in d.figure_names()} | {g for d in parsed for g in
                                                                                   d.number_groups()})
-    from course import slidefigures as sf
+    from speech_course_tools import slidefigures as sf  # start-up: speech-course --help loads this module (torch)
 
     static = sorted(set(groups) & set(STATIC_GROUPS))
     groups = [g for g in groups if g in sf.GROUPS or g not in STATIC_GROUPS]  # "corpus" is both: figures and facts
@@ -792,8 +796,8 @@ def add_cli(subparsers) -> None:  # noqa: ANN001
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course.slides build [--pdf] [--out DIR] ...``"""
-    parser = argparse.ArgumentParser(prog="python -m course.slides", description=__doc__.splitlines()[0])
+    """``python -m speech_course_tools.slides build [--pdf] [--out DIR] ...``"""
+    parser = argparse.ArgumentParser(prog="python -m speech_course_tools.slides", description=__doc__.splitlines()[0])
     _add_build(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

@@ -12,9 +12,9 @@ PyTorch's CPU index) instead of the CUDA builds PyPI serves on Linux, and withou
 
 Usage, from the repository root::
 
-    python -m tools.lock            # re-resolve (needs PyPI) and rewrite both files
-    python -m tools.lock --binder   # only rewrite binder/requirements.txt from the lock
-    python -m tools.lock --check    # exit 1, naming each problem, when the files disagree with pyproject.toml
+    python -m speech_course_tools.lock            # re-resolve (needs PyPI) and rewrite both files
+    python -m speech_course_tools.lock --binder   # only rewrite binder/requirements.txt from the lock
+    python -m speech_course_tools.lock --check    # exit 1, naming each problem, when they disagree with pyproject
 
 ``tests/test_environment.py`` runs the check. ``tools/try-newest`` installs the newest versions the ranges allow
 into a temporary environment and runs the fast tests: run it before each release of the course.
@@ -35,12 +35,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from course.grading.layout import repo_root  # standard library only: tools/try-newest runs this bare
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = repo_root()
 LOCK = "requirements.lock"
 BINDER = "binder/requirements.txt"
 #: The extras the lock covers besides the course's own dependencies.
@@ -53,7 +55,7 @@ CPU_BUILDS = ("torch", "torchaudio")
 #: Packages only PyPI's CUDA builds of torch need; the CPU builds do without them.
 CUDA_ONLY = re.compile(r"^(nvidia-.+|triton|cuda-.+)$")
 #: The command that regenerates the lock (also written into its header by uv).
-REGENERATE = "python -m tools.lock"
+REGENERATE = "python -m speech_course_tools.lock"
 
 BINDER_HEADER = f"""\
 # Generated from requirements.lock by `{REGENERATE}`: do not edit (tests/test_environment.py checks it).
@@ -72,7 +74,7 @@ BINDER_FOOTER = """\
 def uv_command() -> list[str]:
     """How to run uv: the one installed with the ``dev`` extra, else one on ``PATH``."""
     try:
-        from uv import find_uv_bin
+        from uv import find_uv_bin  # optional: the dev extra installs it
 
         return [find_uv_bin()]
     except (ImportError, FileNotFoundError):
@@ -89,7 +91,7 @@ def compile_command(constraints: Path, out: str = LOCK) -> list[str]:
 
 def compile_lock(root: Path = ROOT) -> None:
     """Re-resolve ``requirements.lock`` with uv (needs PyPI), holding torch and torchaudio at the tested pair."""
-    from course.doctor import TESTED
+    from course.doctor import TESTED  # by design: tools/try-newest imports this module without numpy
 
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "tested-pair.txt"
@@ -181,7 +183,7 @@ def problems(root: Path = ROOT) -> list[str]:
     if not binder_path.is_file() or binder_path.read_text(encoding="utf-8") != binder_text(lock_text):
         found.append(f"{BINDER} does not match {LOCK}: run `{REGENERATE} --binder`")
     try:
-        from course import doctor
+        from course import doctor  # by design: tools/try-newest imports this module without numpy
 
         for name, version in doctor.TESTED.items():
             versions = {str(pinned_version(e)) for e in lock.get(name, [])}
