@@ -1006,6 +1006,42 @@ def train(name: str, out: Path | None = None, steps: int | None = None, corpus_v
     return metrics
 
 
+def retrain_chains(workers: int = 2, minutes: dict[str, float] | None = None) -> list[list[str]]:
+    """The shipped models in ``workers`` chains to retrain side by side (``tools/retrain``).
+
+    A fine-tuned model (its registry entry's ``starts_from``) comes after the model it starts from, in the same
+    chain, so it starts from the retrained one. Each family (a model and everything fine-tuned from it) stays in one
+    chain, and the families are spread over the chains longest first, each onto the chain with the least work so
+    far (``minutes``: each model's training time; default: the ``training_minutes`` its shipped ``metrics.json``
+    recorded, 60 for a model without one).
+
+    Returns
+    -------
+    list of list of str
+        Non-empty chains, each in training order.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}.")
+    if minutes is None:
+        minutes = {}
+        for name in MODELS:
+            path = SHIPPED_DIR / name / "metrics.json"
+            if path.is_file():
+                minutes[name] = json.loads(path.read_text(encoding="utf-8")).get("training_minutes", 60.0)
+
+    def family(root: str) -> list[str]:
+        return [root] + [m for child, spec in MODELS.items() if spec.starts_from == root for m in family(child)]
+
+    families = [family(name) for name, spec in MODELS.items() if spec.starts_from not in MODELS]
+    chains: list[list[str]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for members in sorted(families, key=lambda f: -sum(minutes.get(m, 60.0) for m in f)):
+        k = loads.index(min(loads))
+        chains[k] += members
+        loads[k] += sum(minutes.get(m, 60.0) for m in members)
+    return [chain for chain in chains if chain]
+
+
 def rewrite_cards(folders: list[Path]) -> None:
     """Rewrite the model card of every shipped model folder (for example after a new layer-wise record)."""
     for out in folders:

@@ -286,3 +286,44 @@ def test_the_registry_describes_every_shipped_model_and_its_trainer_uses_its_num
             assert params["init_from"].default == spec.starts_from, name
         assert "{" not in spec.recipe_text(), f"{name}: a placeholder of the recipe has no value in hyper"
 
+
+def test_retraining_chains_keep_each_family_together_parents_first_and_balance_the_work(monkeypatch):
+    """``tools/retrain`` trains the chains of ``retrain_chains`` side by side; a fine-tuned model must come after the
+    model it starts from, in the same chain (it starts from the retrained one)."""
+    from course.registry import MODELS
+    from speech_course_tools.training import retrain_chains
+
+    minutes = {name: 10.0 for name in MODELS} | {"tiny-whisper": 100.0}
+    chains = retrain_chains(2, minutes=minutes)
+    assert sorted(m for chain in chains for m in chain) == sorted(MODELS), "every model exactly once"
+    for chain in chains:
+        for name in chain:
+            parent = MODELS[name].starts_from
+            if parent:
+                assert parent in chain and chain.index(parent) < chain.index(name), (name, chain)
+    assert ["tiny-whisper"] in chains, "the longest family gets a chain of its own while the rest fit beside it"
+    assert len(retrain_chains(1, minutes=minutes)) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        retrain_chains(0)
+
+
+def test_the_retrain_script_starts_each_fine_tuned_model_from_the_retrained_one(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from course.registry import MODELS
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, DRY_RUN="1", PYTHON=sys.executable, OUT=str(tmp_path / "out"))
+    done = subprocess.run([str(root / "tools" / "retrain")], capture_output=True, text=True, env=env, check=True)
+    commands = [line for line in done.stdout.splitlines() if " models train " in line]
+    assert len(commands) == len(MODELS)
+    for name, spec in MODELS.items():
+        (line,) = [c for c in commands if f" train {name} " in c]
+        if spec.starts_from:
+            assert line.endswith(f"--init-from {tmp_path / 'out' / spec.starts_from}"), line
+        else:
+            assert "--init-from" not in line, line
+    assert not (tmp_path / "out").exists(), "a dry run writes nothing"
