@@ -6,7 +6,10 @@ that the course teaches, run on held-out speakers for several *subjects* (a ship
 the MFCC baseline):
 
 * **probe**: accuracy of a linear frame-level phone probe (:func:`course.probing.train_probe`) trained on
-  frames of training speakers and tested on frames of held-out speakers (validation + test speakers);
+  frames of training speakers and tested on frames of held-out speakers (validation + test speakers), with a 95 %
+  speaker bootstrap interval (``probe_lo``, ``probe_hi``: :func:`course.stats.speaker_bootstrap_ci`, the held-out
+  speakers resampled) and, when MFCCs are among the subjects, the paired difference from the MFCC probe on the same
+  test frames (``vs_mfcc`` with ``vs_mfcc_lo``, ``vs_mfcc_hi``);
 * **ABX**: within- and across-speaker phone ABX error (:func:`course.abx.abx_error`) on phonetically rich
   sentences of the held-out speakers (no context, phones every held-out speaker says at least 3 times,
   at most 5 tokens per speaker and phone);
@@ -30,10 +33,11 @@ import pandas as pd
 from course.abx import abx_error, phone_items, subsample_items
 from course.corpus import load_corpus
 from course.features import extract, mfcc_deltas
-from course.probing import frame_dataset, train_probe
 from course.models import SHIPPED_DIR, load_model, random_twin
+from course.probing import frame_dataset, train_probe
 from course.registry import MODELS
 from course.similarity import feature_space_linear_cka
+from course.stats import speaker_bootstrap_ci
 
 #: The subjects of the layer-wise comparison, in display order. "NAME@random" is NAME's random twin; "NAME@frontend"
 #: (not a default subject) its trained convolutional front end under a random Transformer.
@@ -96,33 +100,73 @@ def _abx_phones(utts: Sequence, min_tokens: int = 3) -> list[str]:
     return sorted(counts.index[(counts >= min_tokens).all(axis=1)])
 
 
+@dataclass
+class ProbeFrames:
+    """One layer's probe outcome on its held-out test frames: ``correct`` (0/1 per frame), the frames' ``labels``
+    and ``speakers`` (to pair two subjects' outcomes frame by frame)."""
+
+    correct: np.ndarray
+    labels: np.ndarray
+    speakers: np.ndarray
+
+    def same_frames(self, other: "ProbeFrames") -> bool:
+        """Whether ``other`` was tested on the same frames (same labels and speakers, frame by frame)."""
+        return np.array_equal(self.labels, other.labels) and np.array_equal(self.speakers, other.speakers)
+
+
 def compare_subject(subject: str, data: LayerwiseData, max_train_frames: int = 20_000,
                     max_test_frames: int = 10_000, abx_tokens: int = 5, seed: int = 0,
                     return_features: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, list[np.ndarray]]:
-    """One subject's measures for every layer: columns ``subject, layer, probe, abx_within, abx_across, cka_mfcc``.
+    """One subject's measures for every layer: columns ``subject, layer, probe, probe_lo, probe_hi, abx_within,
+    abx_across, cka_mfcc``.
 
     With ``return_features`` also the held-out utterances' features (for comparing subjects layer by layer).
     """
+    table, held_f, _ = _compare(subject, data, max_train_frames, max_test_frames, abx_tokens, seed)
+    return (table, held_f) if return_features else table
+
+
+def _compare(subject: str, data: LayerwiseData, max_train_frames: int = 20_000, max_test_frames: int = 10_000,
+             abx_tokens: int = 5, seed: int = 0) -> tuple[pd.DataFrame, list[np.ndarray], list[ProbeFrames]]:
+    """:func:`compare_subject`, and each layer's :class:`ProbeFrames`."""
     rng = np.random.default_rng(seed)
     train_f = subject_features(subject, data.train)
     held_f = subject_features(subject, data.heldout)
     abx_f = subject_features(subject, data.abx)
     mfcc_held = np.concatenate([mfcc_deltas(u.waveform) for u in data.heldout])
     phones = _abx_phones(data.abx)
-    rows = []
+    rows, outcomes = [], []
     for layer in range(train_f[0].shape[0]):
         tr = frame_dataset([f[layer] for f in train_f], data.train)
         te = frame_dataset([f[layer] for f in held_f], data.heldout)
         tr = tr.subset(np.sort(rng.choice(len(tr.y), min(max_train_frames, len(tr.y)), replace=False)))
         te = te.subset(np.sort(rng.choice(len(te.y), min(max_test_frames, len(te.y)), replace=False)))
-        probe = train_probe(tr.X, tr.y, te.X, te.y, groups=(tr.groups, te.groups)).score
+        result = train_probe(tr.X, tr.y, te.X, te.y, groups=(tr.groups, te.groups))
+        correct = (result.probe.predict(te.X) == te.y).astype(float)
+        lo, hi = speaker_bootstrap_ci(correct, te.groups, seed=seed)
+        outcomes.append(ProbeFrames(correct, np.asarray(te.y), np.asarray(te.groups)))
         items = phone_items([f[layer] for f in abx_f], data.abx, context=False)
         items = subsample_items(items.subset(np.isin(items.phones, phones)), abx_tokens, seed=seed)
         X = _frames(held_f, layer)
-        rows.append({"subject": subject, "layer": layer, "probe": probe,
+        rows.append({"subject": subject, "layer": layer, "probe": result.score, "probe_lo": lo, "probe_hi": hi,
                      "abx_within": abx_error(items, "within").error, "abx_across": abx_error(items, "across").error,
                      "cka_mfcc": feature_space_linear_cka(X.astype(np.float64), mfcc_held.astype(np.float64))})
-    return (pd.DataFrame(rows), held_f) if return_features else pd.DataFrame(rows)
+    return pd.DataFrame(rows), held_f, outcomes
+
+
+def paired_difference(a: ProbeFrames, b: ProbeFrames, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a.correct - b.correct`` over the same test frames, with a 95 % speaker bootstrap interval.
+
+    Raises
+    ------
+    ValueError
+        If the two outcomes are not on the same frames (labels and speakers must match frame by frame).
+    """
+    if not a.same_frames(b):
+        raise ValueError("The two probes were not tested on the same frames: their outcomes cannot be paired.")
+    d = a.correct - b.correct
+    lo, hi = speaker_bootstrap_ci(d, a.speakers, seed=seed)
+    return float(d.mean()), float(lo), float(hi)
 
 
 #: Pairs (subject, base) whose same-numbered layers are compared by CKA (what fine-tuning changed): every shipped
@@ -146,17 +190,35 @@ def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None
         pretrained start this way). Default :data:`DEFAULT_PAIRS` (pairs whose subjects are both present).
     **kwargs
         Passed to :func:`select_utterances` (``n_train``, ``n_heldout``, ``abx_per_speaker``, ``seed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject and layer: the columns of :func:`compare_subject`, then ``vs_mfcc``, ``vs_mfcc_lo``,
+        ``vs_mfcc_hi`` (the probe's paired difference from the MFCC probe on the same test frames, with its 95 %
+        speaker bootstrap interval; NaN for MFCCs themselves, without an ``"mfcc"`` subject, or on another frame
+        grid) and ``cka_base``.
     """
 
     data = select_utterances(corpus if corpus is not None else load_corpus(), **kwargs)
     pairs = DEFAULT_PAIRS if pairs is None else pairs
-    frames, held = [], {}
+    frames, held, outcomes = [], {}, {}
+    seed = data.settings["seed"]
     for s in subjects:
         if progress:
             print(f"layer-wise comparison: {s}", flush=True)
-        df, held[s] = compare_subject(s, data, seed=data.settings["seed"], return_features=True)
+        df, held[s], outcomes[s] = _compare(s, data, seed=seed)
         frames.append(df)
     table = pd.concat(frames, ignore_index=True)
+    table[["vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi"]] = np.nan
+    if "mfcc" in outcomes:
+        mfcc = outcomes["mfcc"][0]
+        for s, per_layer in outcomes.items():
+            for layer, outcome in enumerate(per_layer):
+                if s == "mfcc" or not outcome.same_frames(mfcc):
+                    continue  # another frame grid: no pairing
+                where = (table.subject == s) & (table.layer == layer)
+                table.loc[where, ["vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi"]] = paired_difference(outcome, mfcc, seed)
     table["cka_base"] = np.nan
     for s, base in pairs.items():
         if s in held and base in held and held[s][0].shape[0] == held[base][0].shape[0]:
@@ -236,8 +298,9 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """The table as GitHub markdown (one row per subject and layer)."""
-    cols = ["subject", "layer", "probe", "abx_within", "abx_across", "cka_mfcc"] + (
-        ["cka_base"] if "cka_base" in table else [])
+    optional = ("probe_lo", "probe_hi", "vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi")  # not in records made before them
+    cols = (["subject", "layer", "probe"] + [c for c in optional if c in table and table[c].notna().any()]
+            + ["abx_within", "abx_across", "cka_mfcc"] + (["cka_base"] if "cka_base" in table else []))
     lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
     for _, r in table[cols].iterrows():
         lines.append("| " + " | ".join(str(r[c]) if c in ("subject", "layer") else

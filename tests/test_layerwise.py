@@ -63,11 +63,40 @@ def test_small_comparison_on_the_corpus(default_corpus):
     assert (table.subject == "tiny-w2v2-ctc@random").sum() == 7  # 6 layers + the input of the first
     for col in ("probe", "abx_within", "abx_across", "cka_mfcc"):
         assert table[col].between(0, 1).all(), col
+    assert (table.probe_lo <= table.probe).all() and (table.probe <= table.probe_hi).all()
+    twin = table[table.subject == "tiny-w2v2-ctc@random"]
+    assert (twin.vs_mfcc_hi < 0).all(), "a random model's probe is below MFCCs', paired on the same frames"
+    assert twin.vs_mfcc.to_numpy() == pytest.approx(twin.probe.to_numpy() - table.probe.iloc[0])
     mfcc_row = table[table.subject == "mfcc"].iloc[0]
+    assert np.isnan(mfcc_row.vs_mfcc)
     assert mfcc_row.cka_mfcc == pytest.approx(1.0)  # MFCC frames compared with themselves
     assert mfcc_row.cka_base == pytest.approx(1.0)
     assert mfcc_row.probe > 0.2  # 39-d MFCC frames carry phone information (majority class is below 0.15)
     assert table.attrs["settings"]["n_train"] == 24
+
+
+def test_paired_probe_difference_resamples_speakers_and_refuses_other_frames():
+    speakers = np.array(["a", "a", "b", "b", "b"])
+    labels = np.array([1, 2, 1, 3, 3])
+    ours = L.ProbeFrames(np.array([1.0, 1, 0, 1, 1]), labels, speakers)
+    theirs = L.ProbeFrames(np.array([0.0, 1, 0, 0, 1]), labels, speakers)
+    mean, lo, hi = L.paired_difference(ours, theirs)
+    assert mean == pytest.approx(2 / 5)  # differences 1, 0, 0, 1, 0
+    # speaker a's frames differ by 1/2 on average, b's by 1/3: every replicate lies between the two
+    assert 1 / 3 <= lo <= mean <= hi <= 1 / 2
+    assert ours.same_frames(theirs)
+    for other in (L.ProbeFrames(theirs.correct, labels[::-1], speakers),
+                  L.ProbeFrames(theirs.correct, labels, speakers[::-1])):
+        assert not ours.same_frames(other)
+        with pytest.raises(ValueError, match="same frames"):
+            L.paired_difference(ours, other)
+
+
+def test_markdown_shows_the_intervals_when_the_table_has_them():
+    table = _table({"mfcc": [0.69], "tiny-hubert": [0.5, 0.7]})
+    assert "probe_lo" not in L.to_markdown(table)  # a record made before the intervals
+    table["probe_lo"], table["probe_hi"] = table.probe - 0.05, table.probe + 0.05
+    assert "| probe | probe_lo | probe_hi |" in L.to_markdown(table)
 
 
 @pytest.mark.slow
