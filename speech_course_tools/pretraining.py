@@ -39,21 +39,12 @@ from speech_course_tools.training import (
     _optimise,
     _save_half,
     _seed_everything,
+    encoder_config,
     large_corpus,
 )
 
 #: Spans of masked frames, as for tiny-hubert.
 MASK_LENGTH = 10
-
-
-def encoder_config(layers: int = 8, hidden: int = 192) -> dict:
-    """tiny-hubert's architecture (post-LN, the wav2vec 2.0 front end of the shipped models) at another size."""
-    return dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden,
-                conv_dim=(128,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-                feat_extract_norm="layer", do_stable_layer_norm=False, num_conv_pos_embeddings=64,
-                num_conv_pos_embedding_groups=16, hidden_dropout=0.05, activation_dropout=0.05,
-                attention_dropout=0.05, feat_proj_dropout=0.05, final_dropout=0.05, layerdrop=0.0,
-                mask_time_prob=0.05, mask_time_length=5, pad_token_id=0)
 
 
 def _feature_extractor() -> Wav2Vec2FeatureExtractor:

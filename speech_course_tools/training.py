@@ -711,20 +711,25 @@ def train_intent(out: Path, steps: int = MODELS["tiny-w2v2-intent"].hyper["steps
 # tiny-hubert (self-supervised) and tiny-hubert-ctc
 
 
+def encoder_config(layers: int = 8, hidden: int = 192) -> dict:
+    """tiny-hubert's encoder at another depth or width: post-LN layers of ``hidden`` units (4 heads, a feed-forward
+    of 4 x ``hidden``) over the wav2vec 2.0 front end of the shipped models; settings for ``HubertConfig`` or
+    ``Wav2Vec2Config``."""
+    return dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden,
+                conv_dim=(128,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+                feat_extract_norm="layer", do_stable_layer_norm=False, num_conv_pos_embeddings=64,
+                num_conv_pos_embedding_groups=16, hidden_dropout=0.05, activation_dropout=0.05,
+                attention_dropout=0.05, feat_proj_dropout=0.05, final_dropout=0.05, layerdrop=0.0,
+                mask_time_prob=0.05, mask_time_length=5, pad_token_id=0)
+
+
 def hubert_config(vocab_size: int = 32):  # noqa: ANN201
     """The architecture of ``tiny-hubert``: 8 post-LN layers, hidden 192, the wav2vec 2.0 front end of the others.
 
     Post-LN (``do_stable_layer_norm=False``) as in HuBERT-base and wav2vec2-base, the models Pasad et al. studied.
     """
-
-    return HubertConfig(
-        vocab_size=vocab_size, hidden_size=192, num_hidden_layers=8, num_attention_heads=4, intermediate_size=768,
-        conv_dim=(128,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        feat_extract_norm="layer", do_stable_layer_norm=False, feat_proj_layer_norm=True,
-        num_conv_pos_embeddings=64, num_conv_pos_embedding_groups=16, hidden_dropout=0.05, activation_dropout=0.05,
-        attention_dropout=0.05, feat_proj_dropout=0.05, final_dropout=0.05, layerdrop=0.0,
-        mask_time_prob=0.05, mask_time_length=5, ctc_loss_reduction="mean", ctc_zero_infinity=True, pad_token_id=0,
-    )
+    return HubertConfig(**encoder_config(8, 192), vocab_size=vocab_size, feat_proj_layer_norm=True,
+                        ctc_loss_reduction="mean", ctc_zero_infinity=True)
 
 
 #: HuBERT's first iteration: k-means with this many clusters over MFCC (+ deltas) frames.
