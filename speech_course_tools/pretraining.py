@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForPreTraining
-from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
+from transformers import HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2ForPreTraining
+from transformers.models.wav2vec2.modeling_wav2vec2 import _sample_negative_indices
 
 from course.corpus import CORPUS_VERSION
 from course.frames import num_frames
@@ -41,28 +41,15 @@ from speech_course_tools.training import (
     _seed_everything,
     encoder_config,
     large_corpus,
+    span_mask,
+    wav2vec2_feature_extractor,
 )
-
-#: Spans of masked frames, as for tiny-hubert.
-MASK_LENGTH = 10
-
-
-def _feature_extractor() -> Wav2Vec2FeatureExtractor:
-    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                                    return_attention_mask=True)
-
 
 def _crops(fe, waves: list[np.ndarray], idx: list[int], rng: np.random.Generator, model):  # noqa: ANN001, ANN202
     """A batch of crops (tiny-hubert's cropping) and which of its frames are real (not padding)."""
     blank = {i: np.zeros(num_frames(len(waves[i])), dtype=np.int64) for i in idx}  # no targets: only the frames
     inputs, y = _hubert_batch(fe, waves, blank, idx, rng, model)
     return inputs, y >= 0
-
-
-def span_mask(valid: torch.Tensor, prob: float, length: int = MASK_LENGTH) -> torch.Tensor:
-    """transformers' span masking (about ``prob`` of the frames end up masked), restricted to real frames."""
-    mask = _compute_mask_indices(tuple(valid.shape), prob, length, attention_mask=valid.long(), min_masks=2)
-    return torch.from_numpy(mask) & valid
 
 
 def instance_norm(hidden: torch.Tensor) -> torch.Tensor:
@@ -97,7 +84,7 @@ def train_data2vec(out: Path, steps: int = 2400, batch_size: int = 8, seed: int 
     teacher.requires_grad_(False)
     head = torch.nn.Linear(hidden, hidden)
     model.add_module("_regression_head", head)  # optimised with the model; not saved
-    fe = _feature_extractor()
+    fe = wav2vec2_feature_extractor()
     rng = np.random.default_rng(seed)
     step = [0]
 
@@ -137,7 +124,7 @@ def train_w2v2_contrastive(out: Path, steps: int = 1300, batch_size: int = 8, se
     model = Wav2Vec2ForPreTraining(config)
     model.wav2vec2.feature_extractor.register_forward_hook(  # same values, gradients scaled by grad_mult
         lambda module, args, output: output * grad_mult + output.detach() * (1 - grad_mult))
-    fe = _feature_extractor()
+    fe = wav2vec2_feature_extractor()
     rng = np.random.default_rng(seed)
     step = [0]
 

@@ -74,7 +74,7 @@ from course.features import extract, mfcc_deltas
 from course.frames import frame_labels, num_frames
 from course.layerwise import card_section
 from course.metrics import error_rate
-from course.models import SHIPPED_DIR, load_model, resolve
+from course.models import SHIPPED_DIR, ModelNotAvailableError, load_model, resolve, shipped_metrics
 from course.registry import MODELS
 from course.sentences import INTENTS, SLOT_VALUES, SLOTS, intent_name
 from course.textgrid import Interval
@@ -219,6 +219,13 @@ def _optimise(model, loss_of_batch: Callable[[list[int]], torch.Tensor], n_items
 # tiny-w2v2-ctc
 
 
+def wav2vec2_feature_extractor() -> Wav2Vec2FeatureExtractor:
+    """The feature extractor of the shipped wav2vec 2.0 / HuBERT models: 16 kHz, per-utterance normalisation,
+    attention masks."""
+    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
+                                    return_attention_mask=True)
+
+
 def _phone_processor(phones: list[str]):  # noqa: ANN202
     vocab = {"<pad>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(phones)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,8 +233,7 @@ def _phone_processor(phones: list[str]):  # noqa: ANN202
         tok = Wav2Vec2PhonemeCTCTokenizer(str(Path(tmp) / "vocab.json"), do_phonemize=False, unk_token="<unk>",
                                           pad_token="<pad>", bos_token=None, eos_token=None,
                                           word_delimiter_token=None)
-    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                                  return_attention_mask=True)
+    fe = wav2vec2_feature_extractor()
     return Wav2Vec2Processor(feature_extractor=fe, tokenizer=tok)
 
 
@@ -654,8 +660,7 @@ def train_intent(out: Path, steps: int = MODELS["tiny-w2v2-intent"].hyper["steps
     missing = model.wav2vec2.load_state_dict(ctc.wav2vec2.state_dict(), strict=False)
     assert not missing.missing_keys, missing.missing_keys
     model.freeze_feature_encoder()  # the CTC model's convolutional front end is kept as it is (faster, as usual)
-    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                                  return_attention_mask=True)
+    fe = wav2vec2_feature_extractor()
     if per_slot:
         y = torch.tensor([[label2id[f"{slot}={u.labels[slot]}"] for slot in SLOTS] for u in utts])
         ranges = slot_ranges(config)
@@ -738,6 +743,13 @@ HUBERT_CLUSTERS = MODELS["tiny-hubert"].hyper["clusters"]
 HUBERT_MASK_PROB, HUBERT_MASK_LENGTH = MODELS["tiny-hubert"].hyper["mask_prob"], 10
 #: Longest training crop in samples (3 s); HuBERT crops long utterances the same way.
 HUBERT_CROP = 48000
+
+
+def span_mask(valid: torch.Tensor, prob: float = HUBERT_MASK_PROB, length: int = HUBERT_MASK_LENGTH) -> torch.Tensor:
+    """transformers' span masking of ``(batch, frames)`` (about ``prob`` of the frames end up masked, in spans of
+    ``length``), restricted to the real frames ``valid``: the masks of every masked-prediction objective here."""
+    mask = _compute_mask_indices(tuple(valid.shape), prob, length, attention_mask=valid.long(), min_masks=2)
+    return torch.from_numpy(mask) & valid
 
 
 def fit_cluster_targets(features: list[np.ndarray], n_clusters: int = HUBERT_CLUSTERS, max_frames: int = 150_000,
@@ -847,17 +859,13 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
     model.config.architectures = ["HubertModel"]
     head = HubertPretrainingHead(model.config.hidden_size, HUBERT_CLUSTERS)
     model.add_module("_pretraining_head", head)  # optimised with the model; saved separately
-    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                                  return_attention_mask=True)
+    fe = wav2vec2_feature_extractor()
     _log(f"tiny-hubert: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
     rng = np.random.default_rng(seed)
 
     def loss_of_batch(idx: list[int]) -> torch.Tensor:
         inputs, y = _hubert_batch(fe, waves, labels, idx, rng, model)
-        valid = y >= 0
-        mask = _compute_mask_indices(tuple(y.shape), HUBERT_MASK_PROB, HUBERT_MASK_LENGTH,
-                                     attention_mask=valid.long(), min_masks=2)
-        mask = torch.from_numpy(mask) & valid
+        mask = span_mask(y >= 0)
         hidden = model(inputs.input_values, attention_mask=inputs.attention_mask, mask_time_indices=mask)
         logits = head(hidden.last_hidden_state)
         return torch.nn.functional.cross_entropy(logits[mask], y[mask])
@@ -887,9 +895,7 @@ def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = 
     for i in range(0, len(waves), 16):
         idx = list(range(i, min(i + 16, len(waves))))
         inputs, y = _hubert_batch(fe, waves, labels, idx, rng, model, crop=10 ** 9)
-        valid = y >= 0
-        mask = torch.from_numpy(_compute_mask_indices(tuple(y.shape), HUBERT_MASK_PROB, HUBERT_MASK_LENGTH,
-                                                      attention_mask=valid.long(), min_masks=2)) & valid
+        mask = span_mask(y >= 0)
         hidden = model(inputs.input_values, attention_mask=inputs.attention_mask, mask_time_indices=mask)
         pred = head(hidden.last_hidden_state).argmax(-1)
         hits += int((pred[mask] == y[mask]).sum())
@@ -1030,20 +1036,24 @@ def retrain_chains(workers: int = 2, minutes: dict[str, float] | None = None) ->
     if minutes is None:
         minutes = {}
         for name in MODELS:
-            path = SHIPPED_DIR / name / "metrics.json"
-            if path.is_file():
-                minutes[name] = json.loads(path.read_text(encoding="utf-8")).get("training_minutes", 60.0)
+            try:
+                minutes[name] = shipped_metrics(name).get("training_minutes", 60.0)
+            except ModelNotAvailableError:  # not trained yet: counted as 60 below
+                pass
 
     def family(root: str) -> list[str]:
         return [root] + [m for child, spec in MODELS.items() if spec.starts_from == root for m in family(child)]
 
+    def work(members: list[str]) -> float:
+        return sum(minutes.get(m, 60.0) for m in members)
+
     families = [family(name) for name, spec in MODELS.items() if spec.starts_from not in MODELS]
     chains: list[list[str]] = [[] for _ in range(workers)]
     loads = [0.0] * workers
-    for members in sorted(families, key=lambda f: -sum(minutes.get(m, 60.0) for m in f)):
+    for members in sorted(families, key=work, reverse=True):  # stable: ties keep the registry's order
         k = loads.index(min(loads))
         chains[k] += members
-        loads[k] += sum(minutes.get(m, 60.0) for m in members)
+        loads[k] += work(members)
     return [chain for chain in chains if chain]
 
 

@@ -35,7 +35,7 @@ def test_instance_norm_standardises_each_channel_over_time():
 
 def test_data2vec_targets_average_the_normalised_top_layers_of_the_teacher():
     model = _tiny_encoder()
-    fe = P._feature_extractor()
+    fe = P.wav2vec2_feature_extractor()
     waves = [np.random.default_rng(i).normal(0, 0.1, 8000).astype(np.float32) for i in range(2)]
     inputs = fe(waves, sampling_rate=16000, padding=True, return_attention_mask=True, return_tensors="pt")
     with torch.no_grad():
@@ -60,6 +60,6 @@ def test_masks_cover_about_the_asked_share_of_real_frames_and_never_padding():
 def test_crops_follow_tiny_huberts_batches():
     model = _tiny_encoder()
     waves = [np.zeros(n, dtype=np.float32) for n in (16000, 64000, 8000)]
-    inputs, valid = P._crops(P._feature_extractor(), waves, [1, 2], np.random.default_rng(0), model)
+    inputs, valid = P._crops(P.wav2vec2_feature_extractor(), waves, [1, 2], np.random.default_rng(0), model)
     assert inputs.input_values.shape == (2, P.HUBERT_CROP)  # the long one cropped to 3 s, the short one padded
     assert valid[0].all() and valid[1].sum() < valid.shape[1] / 2
