@@ -12,7 +12,10 @@ the MFCC baseline):
   test frames (``vs_mfcc`` with ``vs_mfcc_lo``, ``vs_mfcc_hi``);
 * **ABX**: within- and across-speaker phone ABX error (:func:`course.abx.abx_error`) on phonetically rich
   sentences of the held-out speakers (no context, phones every held-out speaker says at least 3 times,
-  at most 5 tokens per speaker and phone);
+  at most 5 tokens per speaker and phone), each with a 95 % speaker bootstrap interval
+  (:func:`course.abx.error_ci`: ``abx_within_lo`` … ``abx_across_hi``) and, when MFCCs are among the subjects,
+  the within-speaker error's paired difference from MFCCs over the same speakers (``abx_vs_mfcc`` with
+  ``abx_vs_mfcc_lo``, ``abx_vs_mfcc_hi``; negative: fewer errors than MFCCs);
 * **CKA with MFCC**: linear CKA (:func:`course.similarity.feature_space_linear_cka`) between the layer's
   frames and 39-d MFCC (+ Δ, ΔΔ) frames of the held-out utterances — how acoustic the layer still is.
 
@@ -30,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from course.abx import abx_error, phone_items, subsample_items
+from course.abx import abx_error, error_ci, phone_items, speaker_errors, subsample_items
 from course.corpus import load_corpus
 from course.features import extract, mfcc_deltas
 from course.models import SHIPPED_DIR, load_model, random_twin
@@ -103,11 +106,13 @@ def _abx_phones(utts: Sequence, min_tokens: int = 3) -> list[str]:
 @dataclass
 class ProbeFrames:
     """One layer's probe outcome on its held-out test frames: ``correct`` (0/1 per frame), the frames' ``labels``
-    and ``speakers`` (to pair two subjects' outcomes frame by frame)."""
+    and ``speakers`` (to pair two subjects' outcomes frame by frame); and its within-speaker ABX error per speaker
+    (``abx_speakers``, :func:`course.abx.speaker_errors`; to pair two subjects' ABX errors speaker by speaker)."""
 
     correct: np.ndarray
     labels: np.ndarray
     speakers: np.ndarray
+    abx_speakers: pd.Series | None = None
 
     def same_frames(self, other: "ProbeFrames") -> bool:
         """Whether ``other`` was tested on the same frames (same labels and speakers, frame by frame)."""
@@ -118,7 +123,7 @@ def compare_subject(subject: str, data: LayerwiseData, max_train_frames: int = 2
                     max_test_frames: int = 10_000, abx_tokens: int = 5, seed: int = 0,
                     return_features: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, list[np.ndarray]]:
     """One subject's measures for every layer: columns ``subject, layer, probe, probe_lo, probe_hi, abx_within,
-    abx_across, cka_mfcc``.
+    abx_within_lo, abx_within_hi, abx_across, abx_across_lo, abx_across_hi, cka_mfcc``.
 
     With ``return_features`` also the held-out utterances' features (for comparing subjects layer by layer).
     """
@@ -144,12 +149,16 @@ def _compare(subject: str, data: LayerwiseData, max_train_frames: int = 20_000, 
         result = train_probe(tr.X, tr.y, te.X, te.y, groups=(tr.groups, te.groups))
         correct = (result.probe.predict(te.X) == te.y).astype(float)
         lo, hi = speaker_bootstrap_ci(correct, te.groups, seed=seed)
-        outcomes.append(ProbeFrames(correct, np.asarray(te.y), np.asarray(te.groups)))
         items = phone_items([f[layer] for f in abx_f], data.abx, context=False)
         items = subsample_items(items.subset(np.isin(items.phones, phones)), abx_tokens, seed=seed)
+        within, across = abx_error(items, "within"), abx_error(items, "across")
+        outcomes.append(ProbeFrames(correct, np.asarray(te.y), np.asarray(te.groups), speaker_errors(within)))
+        w_lo, w_hi = error_ci(within, seed=seed)
+        a_lo, a_hi = error_ci(across, seed=seed)
         X = _frames(held_f, layer)
         rows.append({"subject": subject, "layer": layer, "probe": result.score, "probe_lo": lo, "probe_hi": hi,
-                     "abx_within": abx_error(items, "within").error, "abx_across": abx_error(items, "across").error,
+                     "abx_within": within.error, "abx_within_lo": w_lo, "abx_within_hi": w_hi,
+                     "abx_across": across.error, "abx_across_lo": a_lo, "abx_across_hi": a_hi,
                      "cka_mfcc": feature_space_linear_cka(X.astype(np.float64), mfcc_held.astype(np.float64))})
     return pd.DataFrame(rows), held_f, outcomes
 
@@ -166,6 +175,26 @@ def paired_difference(a: ProbeFrames, b: ProbeFrames, seed: int = 0) -> tuple[fl
         raise ValueError("The two probes were not tested on the same frames: their outcomes cannot be paired.")
     d = a.correct - b.correct
     lo, hi = speaker_bootstrap_ci(d, a.speakers, seed=seed)
+    return float(d.mean()), float(lo), float(hi)
+
+
+def paired_abx_difference(a: ProbeFrames, b: ProbeFrames, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over speakers of ``a``'s within-speaker ABX error minus ``b``'s, with a 95 % speaker bootstrap interval.
+
+    The speakers are the unit: each contributes one difference (its error under ``a`` minus under ``b``, both from
+    :func:`course.abx.speaker_errors` on the same items), and the interval resamples them.
+
+    Raises
+    ------
+    ValueError
+        If either outcome has no per-speaker ABX errors, or the two were measured on different speakers.
+    """
+    if a.abx_speakers is None or b.abx_speakers is None:
+        raise ValueError("Both outcomes need per-speaker ABX errors (ProbeFrames.abx_speakers) to be paired.")
+    if not a.abx_speakers.index.equals(b.abx_speakers.index):
+        raise ValueError("The two ABX results cover different speakers: their errors cannot be paired.")
+    d = (a.abx_speakers - b.abx_speakers).to_numpy(dtype=float)
+    lo, hi = speaker_bootstrap_ci(d, a.abx_speakers.index.to_numpy(), seed=seed)
     return float(d.mean()), float(lo), float(hi)
 
 
@@ -197,7 +226,8 @@ def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None
         One row per subject and layer: the columns of :func:`compare_subject`, then ``vs_mfcc``, ``vs_mfcc_lo``,
         ``vs_mfcc_hi`` (the probe's paired difference from the MFCC probe on the same test frames, with its 95 %
         speaker bootstrap interval; NaN for MFCCs themselves, without an ``"mfcc"`` subject, or on another frame
-        grid) and ``cka_base``.
+        grid), ``abx_vs_mfcc``, ``abx_vs_mfcc_lo``, ``abx_vs_mfcc_hi`` (the same for the within-speaker ABX error,
+        paired over speakers: :func:`paired_abx_difference`) and ``cka_base``.
     """
 
     data = select_utterances(corpus if corpus is not None else load_corpus(), **kwargs)
@@ -210,15 +240,18 @@ def layerwise_comparison(subjects: Sequence[str] = DEFAULT_SUBJECTS, corpus=None
         df, held[s], outcomes[s] = _compare(s, data, seed=seed)
         frames.append(df)
     table = pd.concat(frames, ignore_index=True)
-    table[["vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi"]] = np.nan
+    vs, abx_vs = ["vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi"], ["abx_vs_mfcc", "abx_vs_mfcc_lo", "abx_vs_mfcc_hi"]
+    table[vs + abx_vs] = np.nan
     if "mfcc" in outcomes:
         mfcc = outcomes["mfcc"][0]
         for s, per_layer in outcomes.items():
             for layer, outcome in enumerate(per_layer):
-                if s == "mfcc" or not outcome.same_frames(mfcc):
-                    continue  # another frame grid: no pairing
+                if s == "mfcc":
+                    continue
                 where = (table.subject == s) & (table.layer == layer)
-                table.loc[where, ["vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi"]] = paired_difference(outcome, mfcc, seed)
+                if outcome.same_frames(mfcc):  # another frame grid: no pairing
+                    table.loc[where, vs] = paired_difference(outcome, mfcc, seed)
+                table.loc[where, abx_vs] = paired_abx_difference(outcome, mfcc, seed)
     table["cka_base"] = np.nan
     for s, base in pairs.items():
         if s in held and base in held and held[s][0].shape[0] == held[base][0].shape[0]:
@@ -246,6 +279,34 @@ def probe_shape(probe: Sequence[float], min_change: float = 0.02) -> str:
     return "rising" if p[-1] >= p[0] else "falling"
 
 
+def _side(lo: float, hi: float, above: str, below: str, neither: str) -> str:
+    """Which side of zero a paired difference's interval lies on, in words."""
+    return above if lo > 0 else below if hi < 0 else neither
+
+
+def _against_mfcc(t: pd.DataFrame) -> list[str]:
+    """Sentences on one subject's best layers (``t`` indexed by layer) against MFCCs, with their 95 % speaker
+    intervals; none for a record made before the intervals."""
+    out = []
+    if {"probe_lo", "vs_mfcc_lo"} <= set(t) and t["vs_mfcc"].notna().any():
+        b, last = t.loc[t["probe"].idxmax()], t.iloc[-1]
+        drop = ("it is the last layer" if b.name == last.name else
+                "the last layer lies below its interval" if last["probe"] < b["probe_lo"] else
+                "the last layer lies inside its interval")
+        side = _side(b["vs_mfcc_lo"], b["vs_mfcc_hi"], "above", "below", "not distinguishable from")
+        out.append(f"Best probe layer {int(b.name)}: {b['probe']:.3f} [{b['probe_lo']:.3f}, {b['probe_hi']:.3f}] "
+                   f"(95 % speaker interval); {drop}; paired with MFCCs on the same frames {b['vs_mfcc']:+.3f} "
+                   f"[{b['vs_mfcc_lo']:+.3f}, {b['vs_mfcc_hi']:+.3f}], {side} the MFCC probe.")
+    if {"abx_within_lo", "abx_vs_mfcc_lo"} <= set(t) and t["abx_vs_mfcc"].notna().any():
+        b = t.loc[t["abx_within"].idxmin()]
+        side = _side(b["abx_vs_mfcc_lo"], b["abx_vs_mfcc_hi"], "more errors than", "fewer errors than",
+                     "not distinguishable from")
+        out.append(f"Lowest ABX error within speakers at layer {int(b.name)}: {b['abx_within']:.3f} "
+                   f"[{b['abx_within_lo']:.3f}, {b['abx_within_hi']:.3f}]; paired with MFCCs over the same speakers "
+                   f"{b['abx_vs_mfcc']:+.3f} [{b['abx_vs_mfcc_lo']:+.3f}, {b['abx_vs_mfcc_hi']:+.3f}], {side} MFCCs.")
+    return out
+
+
 _SHAPES = {
     "peak": "a peak below the last layer",
     "rising": "no peak below the last layer (the curve rises to the top)",
@@ -270,6 +331,7 @@ def finding(table: pd.DataFrame, ssl: str = "tiny-hubert", finetuned: str = "tin
             spread = f" (all layers within {curve.max() - curve.min():.3f})" if shape == "flat" else ""
             out.append(f"{s}: phone probe best at layer {int(r.best_probe_layer)} of {int(r.layers)} ({r.best_probe:.3f}), "
                        f"first layer {curve.iloc[0]:.3f}, last layer {r.last_probe:.3f} — {_SHAPES[shape]}{spread}.")
+            out += _against_mfcc(table[table.subject == s].set_index("layer"))
     t = table[table.subject == finetuned].dropna(subset=["cka_base"]) if "cka_base" in table else []
     if len(t):
         k = t.set_index("layer")["cka_base"]
@@ -298,9 +360,14 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """The table as GitHub markdown (one row per subject and layer)."""
-    optional = ("probe_lo", "probe_hi", "vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi")  # not in records made before them
-    cols = (["subject", "layer", "probe"] + [c for c in optional if c in table and table[c].notna().any()]
-            + ["abx_within", "abx_across", "cka_mfcc"] + (["cka_base"] if "cka_base" in table else []))
+    def present(*names: str) -> list[str]:  # intervals and differences: not in records made before them
+        return [c for c in names if c in table and table[c].notna().any()]
+
+    cols = (["subject", "layer", "probe"] + present("probe_lo", "probe_hi", "vs_mfcc", "vs_mfcc_lo", "vs_mfcc_hi")
+            + ["abx_within"] + present("abx_within_lo", "abx_within_hi", "abx_vs_mfcc", "abx_vs_mfcc_lo",
+                                       "abx_vs_mfcc_hi")
+            + ["abx_across"] + present("abx_across_lo", "abx_across_hi")
+            + ["cka_mfcc"] + (["cka_base"] if "cka_base" in table else []))
     lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
     for _, r in table[cols].iterrows():
         lines.append("| " + " | ".join(str(r[c]) if c in ("subject", "layer") else
@@ -316,7 +383,8 @@ _TITLES = {"probe": "phone probe accuracy (held-out speakers)", "abx_within": "A
 def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", "cka_mfcc"), path=None):  # noqa: ANN001, ANN201
     """One panel per measure against relative depth (layer / number of layers), one line per subject.
 
-    The MFCC baseline (a single 'layer') is drawn as a horizontal dashed line.
+    The MFCC baseline (a single 'layer') is drawn as a horizontal dashed line. Where the table has a measure's
+    95 % speaker interval (``probe_lo``, ``probe_hi``, ...), it is shaded around the line.
     """
     import matplotlib.pyplot as plt  # start-up: pyplot takes about 0.5 s; only this figure needs it
 
@@ -332,10 +400,15 @@ def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", 
         for ax, col in zip(axes, measures):
             if col not in t or t[col].isna().all():
                 continue
+            band = f"{col}_lo" in t and t[f"{col}_lo"].notna().all()  # 95 % speaker interval, when recorded
             if s == "mfcc":
                 ax.axhline(t[col].iloc[0], color="grey", ls="--", label="MFCC (+Δ, ΔΔ)")
+                if band:
+                    ax.axhspan(t[f"{col}_lo"].iloc[0], t[f"{col}_hi"].iloc[0], color="grey", alpha=0.12, lw=0)
             else:
-                ax.plot(depth, t[col], styles[k % len(styles)], label=s, ms=4)
+                line, = ax.plot(depth, t[col], styles[k % len(styles)], label=s, ms=4)
+                if band:
+                    ax.fill_between(depth, t[f"{col}_lo"], t[f"{col}_hi"], color=line.get_color(), alpha=0.15, lw=0)
     for ax, col in zip(axes, measures):
         ax.set_title(_TITLES[col], fontsize=10)
         ax.set_xlabel("relative depth (layer / number of layers)")
@@ -347,10 +420,14 @@ def plot(table: pd.DataFrame, measures: Sequence[str] = ("probe", "abx_within", 
 
 
 def to_record(table: pd.DataFrame) -> dict:
-    """The comparison as a JSON-ready record: ``settings``, ``finding`` (:func:`finding`) and ``table`` (rows)."""
+    """The comparison as a JSON-ready record: ``settings``, ``finding`` (:func:`finding`) and ``table`` (rows).
 
-    return {"settings": table.attrs["settings"], "finding": finding(table),
-            "table": json.loads(table.to_json(orient="records", double_precision=4))}
+    The table is stored to 4 decimals and the finding is computed from the stored table, so that
+    ``finding(recorded())`` gives the recorded finding again (a spread of 0.00945 must not read 0.009 in the record
+    and 0.010 when recomputed from it).
+    """
+    rows = json.loads(table.to_json(orient="records", double_precision=4))
+    return {"settings": table.attrs["settings"], "finding": finding(pd.DataFrame(rows)), "table": rows}
 
 
 def save_record(record: dict, json_path: str | Path | None = None, plot_path: str | Path | None = None,

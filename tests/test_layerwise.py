@@ -42,6 +42,29 @@ def test_a_peak_must_stand_above_both_ends_by_more_than_the_noise(curve, shape):
     assert L.probe_shape(curve, min_change=0.02) == shape
 
 
+def _with_intervals(table: pd.DataFrame, half_width: float, vs: float, abx_vs: float) -> pd.DataFrame:
+    table = table.copy()
+    table["probe_lo"], table["probe_hi"] = table.probe - half_width, table.probe + half_width
+    table["vs_mfcc"], table["vs_mfcc_lo"], table["vs_mfcc_hi"] = vs, vs - 0.02, vs + 0.02
+    table["abx_within_lo"], table["abx_within_hi"] = table.abx_within - 0.01, table.abx_within + 0.01
+    table["abx_vs_mfcc"], table["abx_vs_mfcc_lo"], table["abx_vs_mfcc_hi"] = abx_vs, abx_vs - 0.01, abx_vs + 0.01
+    return table
+
+
+def test_finding_weighs_the_best_layers_against_mfccs_with_their_intervals():
+    table = _table({"tiny-hubert": [0.5, 0.7, 0.8, 0.75, 0.6]})
+    text = L.finding(_with_intervals(table, half_width=0.03, vs=0.05, abx_vs=-0.03))
+    assert ("Best probe layer 2: 0.800 [0.770, 0.830] (95 % speaker interval); the last layer lies below its "
+            "interval; paired with MFCCs on the same frames +0.050 [+0.030, +0.070], above the MFCC probe.") in text
+    assert ("Lowest ABX error within speakers at layer 2: 0.100 [0.090, 0.110]; paired with MFCCs over the same "
+            "speakers -0.030 [-0.040, -0.020], fewer errors than MFCCs.") in text
+    text = L.finding(_with_intervals(table, half_width=0.25, vs=-0.05, abx_vs=0.0))
+    assert "the last layer lies inside its interval" in text and "below the MFCC probe" in text
+    assert "not distinguishable from MFCCs" in text
+    assert "it is the last layer" in L.finding(_with_intervals(_table({"tiny-hubert": [0.5, 0.9]}), 0.03, 0.0, 0.02))
+    assert "Best probe layer" not in L.finding(table)  # a record made before the intervals
+
+
 def test_finding_reports_where_fine_tuning_changed_the_model():
     table = _table({"tiny-hubert": [0.5, 0.6, 0.7, 0.6], "tiny-hubert-ctc": [0.5, 0.6, 0.7, 0.8]})
     table["cka_base"] = np.nan
@@ -67,6 +90,11 @@ def test_small_comparison_on_the_corpus(default_corpus):
     twin = table[table.subject == "tiny-w2v2-ctc@random"]
     assert (twin.vs_mfcc_hi < 0).all(), "a random model's probe is below MFCCs', paired on the same frames"
     assert twin.vs_mfcc.to_numpy() == pytest.approx(twin.probe.to_numpy() - table.probe.iloc[0])
+    for mode in ("within", "across"):
+        assert (table[f"abx_{mode}_lo"] <= table[f"abx_{mode}"]).all(), mode
+        assert (table[f"abx_{mode}"] <= table[f"abx_{mode}_hi"]).all(), mode
+    assert (twin.abx_vs_mfcc_lo <= twin.abx_vs_mfcc).all() and (twin.abx_vs_mfcc <= twin.abx_vs_mfcc_hi).all()
+    assert (twin.abx_vs_mfcc > 0).all(), "a random model makes more ABX errors than MFCCs on the same items"
     mfcc_row = table[table.subject == "mfcc"].iloc[0]
     assert np.isnan(mfcc_row.vs_mfcc)
     assert mfcc_row.cka_mfcc == pytest.approx(1.0)  # MFCC frames compared with themselves
@@ -92,11 +120,27 @@ def test_paired_probe_difference_resamples_speakers_and_refuses_other_frames():
             L.paired_difference(ours, other)
 
 
+def test_paired_abx_difference_pairs_speakers_and_refuses_other_speakers():
+    frames = (np.ones(2), np.array([1, 2]), np.array(["a", "b"]))
+    ours = L.ProbeFrames(*frames, pd.Series([0.10, 0.20, 0.30], index=["a", "b", "c"]))
+    theirs = L.ProbeFrames(*frames, pd.Series([0.20, 0.20, 0.60], index=["a", "b", "c"]))
+    mean, lo, hi = L.paired_abx_difference(ours, theirs)
+    assert mean == pytest.approx(-0.4 / 3)  # differences -0.1, 0, -0.3 (fewer errors than theirs)
+    assert -0.3 <= lo <= mean <= hi <= 0.0  # a replicate's mean lies between the smallest and largest difference
+    assert lo < hi
+    with pytest.raises(ValueError, match="different speakers"):
+        L.paired_abx_difference(ours, L.ProbeFrames(*frames, theirs.abx_speakers.iloc[:2]))
+    with pytest.raises(ValueError, match="per-speaker ABX"):
+        L.paired_abx_difference(ours, L.ProbeFrames(*frames))
+
+
 def test_markdown_shows_the_intervals_when_the_table_has_them():
     table = _table({"mfcc": [0.69], "tiny-hubert": [0.5, 0.7]})
     assert "probe_lo" not in L.to_markdown(table)  # a record made before the intervals
     table["probe_lo"], table["probe_hi"] = table.probe - 0.05, table.probe + 0.05
     assert "| probe | probe_lo | probe_hi |" in L.to_markdown(table)
+    table["abx_within_lo"], table["abx_within_hi"] = table.abx_within - 0.01, table.abx_within + 0.01
+    assert "| abx_within | abx_within_lo | abx_within_hi | abx_across |" in L.to_markdown(table)
 
 
 @pytest.mark.slow
@@ -163,8 +207,12 @@ def test_plot_draws_one_panel_per_measure_and_rejects_unknown_ones():
     fig = L.plot(table, measures=("probe", "cka_mfcc"))
     assert len(fig.axes) == 2
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["MFCC (+Δ, ΔΔ)", "tiny-hubert"]
+    assert not fig.axes[0].collections and not fig.axes[0].patches  # no intervals in this table: no bands
     with pytest.raises(ValueError, match="Unknown measures"):
         L.plot(table, measures=("accuracy",))
+    fig = L.plot(_with_intervals(table, half_width=0.03, vs=0.0, abx_vs=0.0), measures=("probe", "cka_mfcc"))
+    assert len(fig.axes[0].collections) == 1 and len(fig.axes[0].patches) == 1  # the model's band, the MFCC band
+    assert not fig.axes[1].collections  # CKA has no interval
 
 
 
@@ -191,6 +239,15 @@ def test_a_record_is_saved_as_json_figure_and_model_card_sections(tmp_path):
     for name in ("tiny-hubert", "tiny-hubert-ctc"):
         card = (tmp_path / name / "README.md").read_text()
         assert "Layer-wise analysis" in card and "a peak below the last layer" in card
+
+
+def test_a_records_finding_is_computed_from_the_table_it_stores():
+    table = _table({"tiny-hubert": [0.62004, 0.62586, 0.61640]})  # spread 0.00946 in full, 0.0095 as stored
+    table.attrs["settings"] = {"seed": 0}
+    record = L.to_record(table)
+    assert "all layers within 0.009" in L.finding(table)
+    assert "all layers within 0.010" in record["finding"]
+    assert record["finding"] == L.finding(pd.DataFrame(record["table"]))
 
 
 def test_the_recorded_comparison_covers_the_default_subjects_and_is_in_the_docs():
