@@ -135,6 +135,28 @@ def claimed_sentences(code: str) -> list[str]:
     return found
 
 
+def verify_comes_last(code: str) -> None:
+    """Check that a claims script calls ``.verify()`` once, as its last statement.
+
+    A check after the verification would be recorded and never judged: its sentence could stop holding and the
+    build would not notice.
+
+    Raises
+    ------
+    ClaimError
+        If the script has no ``.verify()``, more than one, or statements after it.
+    """
+    tree = ast.parse(code)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr == "verify"]
+    last = tree.body[-1] if tree.body else None
+    ends = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and last.value in calls)
+    if len(calls) != 1 or not ends:
+        where = ", ".join(f"line {c.lineno}" for c in calls) or "none"
+        raise ClaimError("a claims script calls .verify() exactly once, as its last statement, so that every check "
+                         f"before it is judged (.verify() calls: {where}).")
+
+
 def _words(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.claims import ClaimError, Claims, claimed_sentences, sentences_not_in_text
+from course.claims import ClaimError, Claims, claimed_sentences, sentences_not_in_text, verify_comes_last
 from course.grading.build import render_assignment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +64,23 @@ def test_the_sentences_of_a_claims_script_are_found_without_running_it_and_must_
                 'c.check(T, True)'):  # never bound
         with pytest.raises(ClaimError, match="string literal"):
             claimed_sentences(bad)
+
+
+def test_a_claims_script_must_end_with_its_one_verification():
+    verify_comes_last('c = Claims("a")\nc.check("x", True)\nc.verify()\n')
+    for bad in ('c.check("x", True)\n',  # never judged
+                'c.check("x", True)\nc.verify()\nc.check("y", False)\n',  # "y" is recorded after the verdict
+                'c.check("x", True)\nc.verify()\nc.verify()\n',
+                ''):
+        with pytest.raises(ClaimError, match="exactly once, as its last statement"):
+            verify_comes_last(bad)
+
+
+def test_every_notebook_claims_file_ends_with_its_verification():
+    files = sorted((Path(__file__).resolve().parents[1] / "autograder" / "claims").glob("*.py"))
+    assert len(files) >= 9
+    for path in files:
+        verify_comes_last(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

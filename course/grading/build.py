@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course.claims import ClaimError, claims_file, sentences_not_in_text
+from course.claims import ClaimError, claims_file, sentences_not_in_text, verify_comes_last
 from course.grading.assignments import prepare_assignment
 from course.grading.layout import assignment_ids, check_course_dir, copy_data_files
 from course.grading.notebooks import normalize, notebook_text, read_notebook, solution_notebook
@@ -157,6 +157,10 @@ def read_claims(course_dir: Path, assignment: str, source: NotebookNode) -> str 
     if not path.is_file():
         return None
     code = path.read_text(encoding="utf-8")
+    try:
+        verify_comes_last(code)
+    except ClaimError as e:
+        raise ClaimError(f"{path}: {e}") from None
     missing = sentences_not_in_text(code, [c.source for c in source.cells if c.cell_type == "markdown"])
     if missing:
         raise ClaimError(f"{path}: these sentences are not in {assignment}'s text (a claim checks the sentence "
