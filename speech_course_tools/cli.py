@@ -59,6 +59,19 @@ def _models_layerwise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_cards(args: argparse.Namespace) -> int:
+    from course.models import SHIPPED_DIR  # start-up: per subcommand (torch)
+    from speech_course_tools.training import rewrite_cards  # start-up: per subcommand (torch)
+
+    unknown = [n for n in args.names if n not in MODELS]
+    if unknown:
+        print(f"speech-course models cards: unknown model {', '.join(unknown)}; shipped models: "
+              f"{', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    rewrite_cards([SHIPPED_DIR / name for name in (args.names or MODELS)])
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from speech_course_tools.benchmarks.cli import run  # start-up: per subcommand
 
@@ -74,7 +87,7 @@ def add_commands(sub: argparse._SubParsersAction, groups: dict[str, argparse._Su
         The ``speech-course`` top-level subcommands (``parser.add_subparsers()``): ``bench`` and ``slides`` go here.
     groups : dict
         The subcommand groups :mod:`course.cli` already made, by name; ``groups["models"]`` receives ``train``,
-        ``evaluate``, ``bench`` and ``layerwise`` beside ``list``.
+        ``evaluate``, ``cards``, ``bench`` and ``layerwise`` beside ``list``.
     """
     msub = groups["models"]
     mt = msub.add_parser("train", help="retrain a shipped model on CPU (fixed seeds)",
@@ -99,6 +112,12 @@ def add_commands(sub: argparse._SubParsersAction, groups: dict[str, argparse._Su
     me.add_argument("--corpus-version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
                     help=f"evaluate on this corpus version's test split (default {CORPUS_VERSION})")
     me.set_defaults(func=_models_evaluate)
+    mc = msub.add_parser("cards", help="rewrite the shipped models' cards (README.md) from their records",
+                         description="Rewrite each shipped model's README.md from the registry, its metrics.json, "
+                                     "its layerwise.json and the records of recipes tried for it (docs/records/), "
+                                     "without retraining. tests/test_models.py fails when a card is stale.")
+    mc.add_argument("names", nargs="*", help="models (default: all shipped models)")
+    mc.set_defaults(func=_models_cards)
     mb = msub.add_parser("bench", help="hidden-state extraction throughput and peak memory",
                          description="Measure extraction throughput (seconds of audio per second) and the peak "
                                      "memory of a fresh process, per model, on CPU.")

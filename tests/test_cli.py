@@ -40,6 +40,14 @@ def test_bench_runs_the_repository_benchmarks(capsys):
     assert main(["bench", "no-such-benchmark"]) == 2
 
 
+def test_models_cards_names_an_unknown_model_and_writes_nothing(capsys, monkeypatch):
+    import speech_course_tools.training as training
+
+    monkeypatch.setattr(training, "rewrite_cards", lambda folders: pytest.fail("no card should be written"))
+    assert main(["models", "cards", "tiny-hubert", "no-such-model"]) == 2
+    assert "unknown model no-such-model" in capsys.readouterr().err
+
+
 def test_the_tooling_commands_come_from_an_entry_point_and_are_absent_without_the_tooling(monkeypatch, capsys):
     """The repository's tooling adds its subcommands through the ``speech_course.commands`` entry point; a learner
     release has no ``speech_course_tools`` package, and its ``speech-course`` simply lacks those commands."""

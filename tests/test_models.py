@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -323,6 +324,12 @@ def test_readme_reading_of_the_layerwise_record_follows_the_record():
     assert sentence in readme
     assert L.probe_shape(ssl) == "flat" and ssl.max() < mfcc_probe, (sentence, ssl.round(3).tolist(), mfcc_probe)
     assert "fine-tuning rewrites mainly the top layers" in readme
+    from speech_course_tools.attempts import load_records
+
+    runs = [(name, pd.DataFrame(r["table"])) for r in load_records("tiny-hubert") for name in r["runs"]]
+    tried = f"none of the {len(runs)} other self-supervised recipes tried on corpus version 2 beat MFCCs either"
+    assert tried in readme, tried
+    assert not [name for name, t in runs if (t[t.subject == name].vs_mfcc_lo > 0).any()], "one beat MFCCs"
     assert "fine-tuning changed mainly the top layers." in table.attrs["finding"], table.attrs["finding"]
 
 
@@ -336,3 +343,21 @@ def test_model_card_recipes_quote_the_current_metrics():
     for name, text in quoted.items():
         assert text in MODELS[name].recipe_text(), f"the {name} card's recipe no longer quotes its metrics: expected {text!r}"
         assert text in (SHIPPED_DIR / name / "README.md").read_text().replace("\n", " "), f"{name} card is stale"
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_each_model_card_is_what_the_tooling_writes_from_its_records(tmp_path, name):
+    """A card is generated (registry, metrics.json, layerwise.json, docs/records/): a stale one fails here."""
+    import json
+    import shutil
+
+    from speech_course_tools.training import write_model_card
+
+    out = tmp_path / name
+    out.mkdir()
+    for f in ("config.json", "metrics.json", "layerwise.json"):
+        if (SHIPPED_DIR / name / f).is_file():
+            shutil.copy(SHIPPED_DIR / name / f, out / f)
+    write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
+    assert (out / "README.md").read_text() == (SHIPPED_DIR / name / "README.md").read_text(), (
+        f"course/shipped/{name}/README.md is stale: rewrite it with `speech-course models cards {name}`")
