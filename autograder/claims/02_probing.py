@@ -1,7 +1,10 @@
 # Findings of 02_probing, checked when the solutions are built (course.claims).
 import numpy as np
+import pandas as pd
 
 from course.claims import Claims
+from course.layerwise import probe_shape
+from speech_course_tools.attempts import load_records  # the solutions are built in the repository, tooling installed
 
 claims = Claims("02_probing")
 m = corpus.manifest
@@ -79,7 +82,6 @@ claims.number(residual, "0.25", r2_trained[:, 1, 0].max())
 claims.check(residual, int(np.argmax(r2_trained[:, 1, 0])) == 5 and r2_trained[5, 1, 1] > 0.1,
              residual=r2_trained[:, 1].round(3).tolist())
 claims.number("($R^2$ about 0.25)", "0.25", r2_trained[:, 1, 0].max())
-claims.verify()
 
 # section 3: the twin trained with CTC only (tiny-w2v2-ctc-noalign)
 per_taught = models.shipped_metrics(MODEL)["phone_error_rate"]
@@ -116,3 +118,42 @@ claims.number(found_flat, "0.81", acc_noalign.min())
 claims.number(found_flat, "0.83", acc_noalign.max())
 claims.check(found_flat, p_noalign["rise, CTC only", n_layers] >= 0.05
              and p_noalign["CTC only − MFCC", n_layers] >= 0.05)
+
+# Bonus: the recorded layer-wise comparison of the self-supervised model (course.layerwise.recorded)
+ssl_curve = record[record.subject == "tiny-hubert"].set_index("layer")
+ft_curve = record[record.subject == "tiny-hubert-ctc"].set_index("layer")
+best = ssl_curve.loc[ssl_curve.probe.idxmax()]
+claims.check("`tiny-hubert`'s curve is flat, with no peak below its last layer", probe_shape(ssl_curve.probe) == "flat",
+             curve=ssl_curve.probe.round(3).tolist())
+below = ("0.058 below the MFCC probe on the same frames, with\na speaker interval of [0.034, 0.082] that excludes "
+         "zero")
+claims.number(below, "0.058", -best.vs_mfcc)
+claims.number(below, "0.034", -best.vs_mfcc_hi)
+claims.number(below, "0.082", -best.vs_mfcc_lo)
+claims.check(below, bool(best.vs_mfcc_hi < 0))
+ft_last = ft_curve.iloc[-1]
+ends = "`tiny-hubert-ctc` rises to its top layer and ends above\nMFCCs (by 0.057, interval [0.030, 0.081])"
+claims.check(ends, probe_shape(ft_curve.probe) == "rising" and ft_curve.probe.round(3).max() == round(ft_last.probe, 3),
+             curve=ft_curve.probe.round(3).tolist())
+claims.number(ends, "0.057", ft_last.vs_mfcc)
+claims.number(ends, "0.030", ft_last.vs_mfcc_lo)
+claims.number(ends, "0.081", ft_last.vs_mfcc_hi)
+claims.check(ends, bool(ft_last.vs_mfcc_lo > 0))
+claims.check("fine-tuning changed mainly the top layers, as reported for large models",
+             "fine-tuning changed mainly the top layers." in record.attrs["finding"])
+tried = {name: (run, pd.DataFrame(r["table"])) for r in load_records("tiny-hubert") for name, run in r["runs"].items()}
+beat = [name for name, (_, t) in tried.items() if (t[t.subject == name].vs_mfcc_lo > 0).any()]
+kinds = " ".join(run["summary"] for run, _ in tried.values()).lower()
+claims.check("with about an hour of CPU time each, none beat the MFCC probe", len(tried) >= 5 and not beat,
+             runs=list(tried), beat=beat)
+longer_table = tried["hubert-continued"][1]
+longer = longer_table[longer_table.subject == "hubert-continued"].set_index("layer")
+longer_best = longer.loc[longer.probe.idxmax()]
+scale = "lifted the best layer to 0.681, level with MFCCs, and moved it up to layer 6"
+claims.number(scale, "0.681", longer_best.probe)
+claims.check(scale, int(longer_best.name) == 6 and bool(longer_best.vs_mfcc_lo < 0 < longer_best.vs_mfcc_hi)
+             and longer_best.probe > ssl_curve.probe.max(), curve=longer.probe.round(3).tolist())
+claims.check("longer pretraining, more\nclusters, a second HuBERT iteration, data2vec, the wav2vec 2.0 objective",
+             all(k in kinds for k in ("continued", "500 clusters", "iteration 2", "data2vec", "contrastive")),
+             summaries=kinds)
+claims.verify()
