@@ -880,7 +880,6 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
     head = HubertPretrainingHead(model.config.hidden_size, clusters)
     if continue_from is not None:
         head.load_state_dict(torch.load(Path(continue_from) / "pretraining_head.pt"))
-        model.train()
     model.add_module("_pretraining_head", head)  # optimised with the model; saved separately
     fe = wav2vec2_feature_extractor()
     _log(f"tiny-hubert: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")

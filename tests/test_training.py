@@ -327,3 +327,36 @@ def test_the_retrain_script_starts_each_fine_tuned_model_from_the_retrained_one(
         else:
             assert "--init-from" not in line, line
     assert not (tmp_path / "out").exists(), "a dry run writes nothing"
+
+
+class _FewUtterances:
+    """A corpus stand-in whose training split is a handful of the default corpus's utterances."""
+
+    def __init__(self, corpus, n: int = 6) -> None:
+        self.corpus, self.n = corpus, n
+
+    def utterances(self, split=None, kind=None, limit=None):
+        return self.corpus.utterances(split=split, kind=kind, limit=self.n)
+
+
+@pytest.mark.slow
+def test_hubert_variations_continue_a_model_or_start_a_new_one(tmp_path, monkeypatch, default_corpus):
+    import speech_course_tools.training as training
+    from course.models import SHIPPED_DIR, load_model
+
+    monkeypatch.setattr(training, "large_corpus", lambda version=2: _FewUtterances(default_corpus))
+    shipped = SHIPPED_DIR / "tiny-hubert"
+    training.train_hubert(tmp_path / "longer", steps=2, batch_size=2, continue_from=shipped, lr=1e-4, warmup=1)
+    before, after = np.load(shipped / "hubert_targets.npz"), np.load(tmp_path / "longer" / "hubert_targets.npz")
+    assert np.array_equal(before["centroids"], after["centroids"]), "continued pretraining keeps its targets"
+    old, _ = load_model(shipped)
+    new, _ = load_model(tmp_path / "longer")
+    w_old, w_new = old.encoder.layers[0].attention.q_proj.weight, new.encoder.layers[0].attention.q_proj.weight
+    assert 0 < float((w_old - w_new).abs().max()) < 0.05, "two small steps from the shipped weights"
+    training.train_hubert(tmp_path / "iter2", steps=1, batch_size=2, targets_from=shipped, target_layer=2,
+                          clusters=4, from_scratch=True)
+    assert np.load(tmp_path / "iter2" / "hubert_targets.npz")["centroids"].shape == (4, 192)
+    head = torch.load(tmp_path / "iter2" / "pretraining_head.pt")
+    assert head["codes"].shape[0] == 4
+    fresh, _ = load_model(tmp_path / "iter2")
+    assert float((fresh.encoder.layers[0].attention.q_proj.weight - w_old).abs().max()) > 0.05, "a new model"
