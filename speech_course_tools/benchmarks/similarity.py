@@ -142,7 +142,7 @@ def bench_rsa(ctx: Context) -> Iterator[Row]:
                   diff <= RSA_TOL, RSA_TOL, note=f"value {theirs:.4f}")
     # Kendall's tau-a is O(m^2) over the m = n (n - 1) / 2 dissimilarities in course: a smaller stimulus set
     n_tau = ctx.size(200, 100)
-    xs, ys = x[:n_tau], y[:n_tau]
+    xs = x[:n_tau]
     categorical = np.equal.outer(np.arange(n_tau) % 5, np.arange(n_tau) % 5)  # a model RDM with ties
     model_rdm = 1.0 - categorical.astype(float)
     tk_model = rsatoolbox.rdm.RDMs(S.upper_triangle(model_rdm)[None])
