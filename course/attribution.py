@@ -10,8 +10,11 @@ out here so that every step can be read and taught. Conventions:
 * ``forward_func(x)`` returns either one value per example, shape ``(B,)`` (then ``target=None``), or scores of
   shape ``(B, C)`` from which ``target`` picks a column: an ``int`` for every example, or one index per example
   (a list or a 1-D tensor);
-* gradient-based attributions come back as detached tensors of the inputs' shape; per-word and per-fraction scores
-  as NumPy arrays;
+* gradient-based attributions come back as detached tensors of the inputs' shape (and device); per-word and
+  per-fraction scores as NumPy arrays (on the CPU);
+* ``inputs`` go on the model's device (``course.models.model_device``): every tensor made here (baselines, masks,
+  path points, occlusion windows) is made on the inputs' device, and a ``feature_mask`` or baseline given on the
+  CPU is moved there;
 * time is the axis after the batch axis, and element ``n`` of a signal at ``rate`` elements per second stands for
   ``[n / rate, (n + 1) / rate)``. A word ``[start, end)`` owns the elements whose **centre** lies inside it, the
   convention of :mod:`course.frames` (at 50 elements per second these are exactly the model frames of
@@ -273,7 +276,7 @@ def feature_ablation(
     """
     x = inputs.detach()
     base = _baseline_like(baselines, x)
-    mask = torch.as_tensor(feature_mask).expand_as(x)
+    mask = torch.as_tensor(feature_mask, device=x.device).expand_as(x)
     with torch.no_grad():
         full = _select(forward_func(x), target)
     groups = [int(g) for g in torch.unique(mask)]
@@ -323,21 +326,21 @@ def occlusion(
     with torch.no_grad():
         full = _select(forward_func(x), target)
     total = torch.zeros_like(x)
-    counts = torch.zeros(shape, dtype=x.dtype)
+    counts = torch.zeros(shape, dtype=x.dtype, device=x.device)
     positions = list(itertools.product(*starts))
     step = max(1, int(perturbations_per_eval))
     for i in range(0, len(positions), step):
         masks, batch = [], []
         for pos in positions[i:i + step]:
-            m = torch.zeros(shape, dtype=torch.bool)
+            m = torch.zeros(shape, dtype=torch.bool, device=x.device)
             m[tuple(slice(p, p + w) for p, w in zip(pos, window))] = True
             masks.append(m)
             batch.append(torch.where(m, base, x))
         with torch.no_grad():
             out = _select(forward_func(torch.cat(batch, 0)), _repeat_target(target, len(batch)))
         drops = (full.repeat(len(batch)) - out).reshape(len(batch), len(x))
-        for m, d in zip(masks, drops):
-            total += m.to(x.dtype) * d.reshape(-1, *([1] * len(shape)))
+        for k, m in enumerate(masks):
+            total += m.to(x.dtype) * drops[k].reshape(-1, *([1] * len(shape)))
             counts += m.to(x.dtype)
     return total / counts
 
@@ -560,7 +563,7 @@ def _probabilities(forward_func: Callable, batch: list[torch.Tensor], target: in
 
 def _with_baseline(x: torch.Tensor, base: torch.Tensor, mask: torch.Tensor, removed) -> torch.Tensor:
     """``x`` with every element of the features ``removed`` (ids in ``mask``) replaced by the baseline's."""
-    ids = torch.as_tensor(np.asarray(sorted(removed), dtype=np.int64), dtype=mask.dtype)
+    ids = torch.as_tensor(np.asarray(sorted(removed), dtype=np.int64), dtype=mask.dtype, device=mask.device)
     return torch.where(torch.isin(mask, ids), base, x)
 
 
@@ -569,7 +572,7 @@ def _removal_inputs(inputs: torch.Tensor, scores, feature_mask, fractions, basel
     False: deletion), or every other feature replaced (``keep`` True: insertion)."""
     x = inputs.detach()
     base = _baseline_like(baselines, x)
-    mask = torch.as_tensor(feature_mask).expand_as(x)
+    mask = torch.as_tensor(feature_mask, device=x.device).expand_as(x)
     scores = np.asarray(scores, dtype=np.float64).ravel()
     order = np.argsort(-scores, kind="stable")  # highest first; ties: lower feature id first
     batch = []
@@ -762,7 +765,7 @@ def perturbation_curves(
     n = sizes.pop()
     x = inputs.detach()
     base = _baseline_like(baselines, x)
-    mask = torch.as_tensor(feature_mask).expand_as(x)
+    mask = torch.as_tensor(feature_mask, device=x.device).expand_as(x)
     slots: dict[frozenset, int] = {}  # replaced features -> row of the batch
     rows: dict[str, tuple[list[int], list[int]]] = {}
     for name, s in rankings.items():

@@ -53,7 +53,7 @@ from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
 from course.lenses import final_layer_norm
 from course.models import encoder as encoder_of
-from course.models import is_whisper, whisper_audio_frames
+from course.models import is_whisper, model_device, whisper_audio_frames
 
 Span = tuple[int, int]
 
@@ -262,7 +262,7 @@ class _ZeroValues:
         if output.ndim != 3 or output.shape[0] != len(self.spans):
             raise ValueError(f"The value projection returned shape {tuple(output.shape)}; expected "
                              f"({len(self.spans)}, n_positions, dim).")
-        keep = torch.ones(output.shape[:2] + (1,), dtype=output.dtype)
+        keep = torch.ones(output.shape[:2] + (1,), dtype=output.dtype, device=output.device)
         for b, span in enumerate(self.spans):
             if span is not None:
                 if span[1] > output.shape[1]:
@@ -273,7 +273,7 @@ class _ZeroValues:
 
 
 def _cosine_distance(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
-    return (1.0 - torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)).numpy()
+    return (1.0 - torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)).cpu().numpy()
 
 
 @torch.no_grad()
@@ -316,7 +316,8 @@ def value_zeroing_distances(
         cross-attention pass the decoder layer's ``encoder_attn``: the spans
         then index encoder frames.
     hidden_states : array or tensor, shape (n, dim)
-        The layer's input for one sequence (``hidden_states[l - 1]`` for layer ``l``).
+        The layer's input for one sequence (``hidden_states[l - 1]`` for layer ``l``), on any device: ``layer``
+        receives it on the device of ``attention``.
     source_spans : sequence of (int, int)
         Half-open position spans whose values are zeroed, one at a time.
     batched : bool
@@ -336,7 +337,7 @@ def value_zeroing_distances(
     proj = _value_projection(attention)
     if proj.training:
         raise ValueError("The model is in training mode (dropout on): call model.eval() first.")
-    x = _as_sequence(hidden_states)
+    x = _as_sequence(hidden_states).to(model_device(proj))
     spans = [(int(a), int(b)) for a, b in source_spans]
     if not spans:
         raise ValueError("Give at least one source span.")
@@ -450,7 +451,8 @@ def encoder_layer(model, layer: int) -> LayerHandle:  # noqa: ANN001
     ``layer < L``, and the encoder output (final norm applied in pre-LN models)
     for ``layer == L``. No attention mask is used: give one unpadded utterance
     (Whisper: its whole fixed window, padding frames included, as the model
-    sees it).
+    sees it). ``run`` computes on the model's device and returns on the device
+    of its input.
     """
 
     layers = encoder_of(model).layers
@@ -461,16 +463,21 @@ def encoder_layer(model, layer: int) -> LayerHandle:  # noqa: ANN001
     if attention is None:
         raise ValueError(f"{type(module).__name__} has no self_attn / attention module.")
 
+    device = model_device(module)
+
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = _output(module(x, attention_mask=None))
-        return norm(out) if norm is not None else out
+        out = _output(module(x.to(device), attention_mask=None))
+        return (norm(out) if norm is not None else out).to(x.device)
 
     return LayerHandle(run, attention, None, module)
 
 
-def causal_mask(n: int, batch: int = 1) -> torch.Tensor:
-    """Additive causal mask of shape (batch, 1, n, n): 0 on and below the diagonal, the float minimum above."""
-    mask = torch.full((n, n), torch.finfo(torch.float32).min).triu(1)
+def causal_mask(n: int, batch: int = 1, device: torch.device | str | None = None) -> torch.Tensor:
+    """Additive causal mask of shape (batch, 1, n, n): 0 on and below the diagonal, the float minimum above.
+
+    ``device``: where to create it (the CPU by default), the device of the layer that reads it.
+    """
+    mask = torch.full((n, n), torch.finfo(torch.float32).min, device=device).triu(1)
     return mask.expand(batch, 1, n, n)
 
 
@@ -487,7 +494,9 @@ def decoder_layer(model, layer: int, encoder_hidden_states) -> LayerHandle:  # n
         final norm, which transformers includes in that entry).
     encoder_hidden_states : tensor, shape (1, n_frames, dim) or (n_frames, dim)
         The encoder output the decoder cross-attends to (repeated along the
-        batch axis as needed).
+        batch axis as needed), on any device.
+
+    ``run`` computes on the model's device and returns on the device of its input.
     """
     if not is_whisper(model):
         raise ValueError(f"decoder_layer needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
@@ -495,16 +504,17 @@ def decoder_layer(model, layer: int, encoder_hidden_states) -> LayerHandle:  # n
     layer = _check_layer(layer, len(decoder.layers))
     module = decoder.layers[layer - 1]
     norm = decoder.layer_norm if layer == len(decoder.layers) else None
-    enc = encoder_hidden_states.detach().float()
+    device = model_device(module)
+    enc = encoder_hidden_states.detach().float().to(device)
     if enc.ndim == 2:
         enc = enc[None]
     if enc.ndim != 3 or enc.shape[0] != 1:
         raise ValueError(f"encoder_hidden_states must have shape (1, n_frames, dim), got {tuple(enc.shape)}.")
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = _output(module(x, attention_mask=causal_mask(x.shape[1], x.shape[0]),
+        out = _output(module(x.to(device), attention_mask=causal_mask(x.shape[1], x.shape[0], device),
                              encoder_hidden_states=enc.expand(x.shape[0], -1, -1), use_cache=False))
-        return norm(out) if norm is not None else out
+        return (norm(out) if norm is not None else out).to(x.device)
 
     return LayerHandle(run, module.self_attn, module.encoder_attn, module)
 
@@ -514,7 +524,7 @@ def decoder_layer(model, layer: int, encoder_hidden_states) -> LayerHandle:  # n
 
 
 class EncoderRun(NamedTuple):
-    """Everything one encoder pass gives for context mixing.
+    """Everything one encoder pass gives for context mixing, on the CPU whatever the model's device.
 
     Attributes
     ----------
@@ -542,19 +552,20 @@ def run_encoder(model, processor, waveform: np.ndarray) -> EncoderRun:  # noqa: 
 
     wave = check_waveform(waveform, SAMPLE_RATE)
     fe = getattr(processor, "feature_extractor", processor)
+    device = model_device(model)
     if is_whisper(model):
         inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-        out = model.get_encoder()(inputs, output_hidden_states=True, output_attentions=True)
+        out = model.get_encoder()(inputs.to(device), output_hidden_states=True, output_attentions=True)
         n = whisper_audio_frames(len(wave), fe.hop_length, out.hidden_states[0].shape[1])
     else:
         inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_values
-        out = model.base_model(inputs, output_hidden_states=True, output_attentions=True)
+        out = model.base_model(inputs.to(device), output_hidden_states=True, output_attentions=True)
         n = out.hidden_states[0].shape[1]
     if not out.attentions or out.attentions[0] is None:
         raise ValueError("The model returned no attention weights: load it with attn_implementation='eager' "
                          "(course.models.load_model does).")
-    return EncoderRun(torch.stack(out.hidden_states)[:, 0], torch.stack(out.attentions)[:, 0], int(n), inputs,
-                      out.last_hidden_state[0])
+    return EncoderRun(torch.stack(out.hidden_states)[:, 0].cpu(), torch.stack(out.attentions)[:, 0].cpu(), int(n),
+                      inputs, out.last_hidden_state[0].cpu())
 
 
 def token_word_spans(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[Span]]:  # noqa: ANN001

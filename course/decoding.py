@@ -2,13 +2,15 @@
 
 Used to evaluate the models (:mod:`speech_course_tools.training`), by the tests, and by anyone who wants to read a
 model's prediction for an utterance. Each function runs the model in inference mode on batches of 16 kHz mono
-waveforms and returns one prediction per waveform, in order.
+waveforms (on the model's device) and returns one prediction per waveform, in order.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from course.models import model_device
 
 
 def transcribe_phones(model, processor, waves: list[np.ndarray],  # noqa: ANN001
@@ -30,14 +32,14 @@ def transcribe_phones(model, processor, waves: list[np.ndarray],  # noqa: ANN001
     list of list of str
         The phones of each waveform.
     """
-    out = []
+    out, device = [], model_device(model)
     with torch.no_grad():
         for i in range(0, len(waves), batch_size):
             inputs = processor([w for w in waves[i:i + batch_size]], sampling_rate=16000, padding=True,
                                return_attention_mask=True, return_tensors="pt")
-            logits = model(inputs.input_values, attention_mask=inputs.attention_mask).logits
+            logits = model(inputs.input_values.to(device), attention_mask=inputs.attention_mask.to(device)).logits
             lengths = model._get_feat_extract_output_lengths(inputs.attention_mask.sum(-1))
-            ids = logits.argmax(-1)
+            ids = logits.argmax(-1).cpu()
             # frames beyond an utterance's own length are padding: never decode them
             out.extend(processor.decode(row[:n]).split() for row, n in zip(ids, lengths.tolist()))
     return out
@@ -55,7 +57,8 @@ def transcribe_text(model, processor, waves: list[np.ndarray], batch_size: int =
     with torch.no_grad():
         for i in range(0, len(waves), batch_size):
             feats = processor(waves[i:i + batch_size], sampling_rate=16000, return_tensors="pt").input_features
-            ids = model.generate(feats)  # at most the generation config's max_new_tokens (60) or max_length
+            # at most the generation config's max_new_tokens (60) or max_length
+            ids = model.generate(feats.to(model_device(model))).cpu()
             out.extend(t.strip() for t in processor.batch_decode(ids, skip_special_tokens=True))
     return out
 
@@ -87,13 +90,13 @@ def classify(model, processor, waves: list[np.ndarray], batch_size: int = 16) ->
         One label name per waveform; for a per-slot intent model (``config.slots``), one ``{slot: value}`` dict per
         waveform, each slot's value the arg-max of that slot's logits.
     """
-    out = []
+    out, device = [], model_device(model)
     ranges = slot_ranges(model.config) if getattr(model.config, "slots", None) else None
     with torch.no_grad():
         for i in range(0, len(waves), batch_size):
             inputs = processor(waves[i:i + batch_size], sampling_rate=16000, padding=True,
                                return_attention_mask=True, return_tensors="pt")
-            logits = model(inputs.input_values, attention_mask=inputs.attention_mask).logits
+            logits = model(inputs.input_values.to(device), attention_mask=inputs.attention_mask.to(device)).logits.cpu()
             if ranges is None:
                 out.extend(model.config.id2label[int(k)] for k in logits.argmax(-1))
                 continue

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, num_frames
-from course.models import is_whisper, whisper_audio_frames
+from course.models import is_whisper, model_device, whisper_audio_frames
 
 
 @dataclass
@@ -85,21 +85,24 @@ def _supports_padding_mask(processor) -> bool:  # noqa: ANN001
 def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = False):  # noqa: ANN001, ANN201
     """Run one padded batch; return per-utterance hidden states (and attentions), cropped to real frames.
 
+    The inputs go to the model's device; the results come back to the CPU as NumPy arrays.
+
     Returns
     -------
     list of (hidden_states, attentions or None)
         ``hidden_states`` has shape (n_layers + 1, n_frames, dim).
     """
     fe = getattr(processor, "feature_extractor", processor)
+    device = model_device(model)
     lengths = [len(w) for w in waveforms]
     if is_whisper(model):
-        inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, return_tensors="pt").to(device)
         out = model.get_encoder()(inputs.input_features, output_hidden_states=True, output_attentions=attentions)
         n_pos = out.hidden_states[0].shape[1]
         valid = [whisper_audio_frames(n, fe.hop_length, n_pos) for n in lengths]
     else:
         inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True,
-                    return_tensors="pt")
+                    return_tensors="pt").to(device)
         mask = inputs.get("attention_mask") if _supports_padding_mask(processor) else None
         out = model(inputs.input_values, attention_mask=mask, output_hidden_states=True,
                     output_attentions=attentions)
@@ -109,8 +112,8 @@ def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = Fal
     results = []
     for b, n in enumerate(valid):
         # copies, not views: a view would keep the whole padded batch (and its attentions) alive
-        h = hs[b, :, :n].float().numpy().copy()
-        a = att[b, :, :, :n, :n].float().numpy().copy() if att is not None else None
+        h = hs[b, :, :n].float().cpu().numpy().copy()
+        a = att[b, :, :, :n, :n].float().cpu().numpy().copy() if att is not None else None
         results.append((h, a))
     return results
 

@@ -47,7 +47,7 @@ import torch
 from course.audio import SAMPLE_RATE
 from course.features import Representation, _waveforms
 from course.metrics import edit_distance, error_rate
-from course.models import encoder, is_whisper, random_twin
+from course.models import encoder, is_whisper, model_device, random_twin
 
 
 @dataclass
@@ -98,12 +98,13 @@ def final_layer_norm(model) -> torch.nn.Module | None:  # noqa: ANN001
 
 def _encoder_forward(model, seed: int = 0):  # noqa: ANN001, ANN202
     """Hidden states and last_hidden_state of the encoder on a short random input (no global RNG touched)."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # drawn on the CPU (the same noise on every device), then moved
     if is_whisper(model):
         cfg = model.config
         feats = torch.randn(1, cfg.num_mel_bins, 2 * cfg.max_source_positions, generator=gen)
-        return model.get_encoder()(feats, output_hidden_states=True)
-    return model.base_model(torch.randn(1, SAMPLE_RATE // 2, generator=gen), output_hidden_states=True)
+        return model.get_encoder()(feats.to(model_device(model)), output_hidden_states=True)
+    wave = torch.randn(1, SAMPLE_RATE // 2, generator=gen)
+    return model.base_model(wave.to(model_device(model)), output_hidden_states=True)
 
 
 @torch.no_grad()
@@ -151,7 +152,9 @@ def normalise_layers(model, hidden_states, last_normed: bool | None = None) -> t
     -------
     torch.Tensor, float32
         Pre-LN: the encoder's final norm applied to layers ``0 .. L-1``, and to
-        ``L`` only if ``last_normed`` is False. Post-LN: unchanged.
+        ``L`` only if ``last_normed`` is False. Post-LN: unchanged. Computed on
+        the model's device, returned on the device of ``hidden_states`` (the CPU
+        for an array).
     """
     h = torch.as_tensor(hidden_states if torch.is_tensor(hidden_states) else np.asarray(hidden_states)).float()
     norm = final_layer_norm(model)
@@ -160,7 +163,8 @@ def normalise_layers(model, hidden_states, last_normed: bool | None = None) -> t
     if last_normed is None:
         last_normed = last_layer_is_normed(model)
     stop = len(h) - 1 if last_normed else len(h)
-    return torch.cat([norm(h[:stop]), h[stop:]])
+    x = h.to(model_device(model))
+    return torch.cat([norm(x[:stop]), x[stop:]]).to(h.device)
 
 
 # --------------------------------------------------------------------------
@@ -195,7 +199,9 @@ def ctc_lens_logits(model, hidden_states, last_normed: bool | None = None) -> np
     shape, dim = tuple(np.shape(hidden_states)), model.lm_head.in_features
     if len(shape) != 3 or shape[-1] != dim:
         raise ValueError(f"hidden_states must have shape (n_layers + 1, n_frames, {dim}), got {shape}.")
-    return model.lm_head(normalise_layers(model, hidden_states, last_normed)).numpy()
+    h = torch.as_tensor(hidden_states if torch.is_tensor(hidden_states) else np.asarray(hidden_states))
+    h = h.float().to(model_device(model))
+    return model.lm_head(normalise_layers(model, h, last_normed)).cpu().numpy()
 
 
 def _check_layers(layers: Sequence[int] | None, n_states: int) -> list[int]:
@@ -406,7 +412,7 @@ def encoder_lens_states(model, input_features: torch.Tensor) -> list[torch.Tenso
     model
         A Whisper-family encoder-decoder.
     input_features : tensor, shape (batch, n_mels, n_frames)
-        From the model's feature extractor.
+        From the model's feature extractor (on any device: they are moved to the model's).
 
     Returns
     -------
@@ -414,15 +420,16 @@ def encoder_lens_states(model, input_features: torch.Tensor) -> list[torch.Tenso
         The encoder's final norm applied to layers ``0 .. L-1`` (and to ``L``
         only if the encoder returns it un-normalised, which
         :func:`last_layer_is_normed` rules for this transformers version).
+        On the device of ``input_features``.
     """
     if not is_whisper(model):
         raise ValueError(f"The decoder lens needs a Whisper-family encoder-decoder, got {type(model).__name__}.")
-    out = model.get_encoder()(input_features, output_hidden_states=True)
+    out = model.get_encoder()(input_features.to(model_device(model)), output_hidden_states=True)
     norm = final_layer_norm(model)
     states = list(out.hidden_states)
     last_normed = torch.allclose(states[-1], out.last_hidden_state, rtol=1e-4, atol=1e-5)
     stop = len(states) - 1 if last_normed else len(states)
-    return [norm(h) if i < stop else h for i, h in enumerate(states)]
+    return [(norm(h) if i < stop else h).to(input_features.device) for i, h in enumerate(states)]
 
 
 @torch.no_grad()
@@ -476,13 +483,13 @@ def decoder_lens(
     hyps: list[list[str]] = []
     for start in range(0, len(waves), batch_size):
         feats = fe(waves[start:start + batch_size], sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-        states = encoder_lens_states(model, feats)
+        states = encoder_lens_states(model, feats.to(model_device(model)))
         if chosen is None:
             chosen = _check_layers(layers, len(states))
             hyps = [[] for _ in chosen]
         for k, layer in enumerate(chosen):
             ids = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=states[layer]),
-                                 max_new_tokens=max_new_tokens)
+                                 max_new_tokens=max_new_tokens).cpu()
             hyps[k].extend(t.strip() for t in processor.batch_decode(ids, skip_special_tokens=True))
     norm = normalise or (lambda s: s)
     return LensResult(chosen or [], hyps, _scores(references, hyps, lambda s: norm(s).split()))

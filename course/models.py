@@ -26,6 +26,7 @@ directory in the same format, so notebook code runs unchanged on real models.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from os import PathLike
 from pathlib import Path
@@ -181,7 +182,7 @@ FRONT_END = ("feature_extractor.", "feature_projection.", "encoder.conv1.", "enc
 
 
 def random_twin(model, seed: int = 0, keep_front_end: bool = False):  # noqa: ANN001, ANN201
-    """A copy of ``model`` with freshly initialised weights (same config, fixed seed).
+    """A copy of ``model`` with freshly initialised weights (same config, fixed seed), on the model's device.
 
     Every parameter and buffer is re-drawn by the model's own initialiser, so
     the twin differs from the trained model everywhere, including the
@@ -200,7 +201,7 @@ def random_twin(model, seed: int = 0, keep_front_end: bool = False):  # noqa: AN
     torch.manual_seed(seed)
     config = copy.deepcopy(model.config)
     config._attn_implementation = "eager"
-    twin = type(model)(config)
+    twin = type(model)(config).to(model_device(model))
     if keep_front_end:
         trained = {k: v for k, v in model.state_dict().items() if any(f in k for f in FRONT_END)}
         if not trained:
@@ -208,6 +209,23 @@ def random_twin(model, seed: int = 0, keep_front_end: bool = False):  # noqa: AN
                              "keep_front_end works for wav2vec 2.0, HuBERT, WavLM, data2vec-audio and Whisper.")
         twin.load_state_dict(trained, strict=False)
     return twin.eval()
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where a model computes: the device of its parameters, where its inputs must be.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model, or any module (a layer, a projection).
+
+    Returns
+    -------
+    torch.device
+        The device of the first parameter (or buffer); CPU for a module with neither.
+    """
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 def num_layers(model) -> int:  # noqa: ANN001
