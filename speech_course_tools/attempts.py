@@ -33,6 +33,25 @@ def load_records(model: str, root: Path | None = None) -> list[dict]:
     return sorted((r for r in records if r.get("model") == model), key=lambda r: r["measured"])
 
 
+def runs_beating_mfcc(model: str, root: Path | None = None, column: str = "vs_mfcc") -> list[str]:
+    """The recorded runs for ``model`` that beat MFCCs at some layer with the interval clear of them.
+
+    ``column`` is a paired difference from MFCCs in the record's table: ``"vs_mfcc"`` (phone probe accuracy, higher
+    is better: its lower bound above 0) or ``"abx_vs_mfcc"`` (ABX error, lower is better: its upper bound below 0).
+    """
+    beat = []
+    for record in load_records(model, root):
+        table = pd.DataFrame(record["table"])
+        for name in record["runs"]:
+            rows = table[table.subject == name] if len(table) else table
+            if not len(rows) or f"{column}_lo" not in rows:
+                continue
+            clear = rows[f"{column}_lo"] > 0 if column == "vs_mfcc" else rows[f"{column}_hi"] < 0
+            if clear.any():
+                beat.append(name)
+    return beat
+
+
 def _signed(x: float) -> str:
     return f"{x:.3f}".replace("-", "−")
 

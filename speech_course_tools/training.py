@@ -824,44 +824,46 @@ def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk:
     return out
 
 
-def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
-                 batch_size: int = MODELS["tiny-hubert"].hyper["batch_size"], seed: int = SEED,
-                 targets_from: str | Path | None = None, target_layer: int = 4,
-                 corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
-                 clusters: int = HUBERT_CLUSTERS, mask_prob: float = HUBERT_MASK_PROB,
-                 from_scratch: bool = False, continue_from: str | Path | None = None,
-                 lr: float = MODELS["tiny-hubert"].hyper["lr"],
-                 warmup: int = MODELS["tiny-hubert"].hyper["warmup"]) -> None:
-    """Pretrain ``tiny-hubert`` without labels: masked prediction of k-means clusters of MFCC frames.
+def hubert_stages(steps: int, restarts: int, restart_steps: int,
+                  recipe_steps: int = MODELS["tiny-hubert"].hyper["steps"]) -> list[int]:
+    """Steps of each stage of ``tiny-hubert``'s pretraining: the first run, then ``restarts`` restarts of the
+    learning-rate schedule of ``restart_steps`` each.
 
-    HuBERT's first iteration (Hsu et al. 2021): k-means (:data:`HUBERT_CLUSTERS` clusters) over standardised
-    MFCC + delta frames of the training speakers gives every 20 ms frame a cluster id; spans of frames are masked
-    after the feature projection (the model's learned mask embedding replaces them) and the transformer must
-    predict the cluster ids of the masked frames from the context. The loss is the cross-entropy over masked
-    frames only. The k-means model and the prediction head are saved beside the weights
-    (``hubert_targets.npz``, ``pretraining_head.pt``) so the task can be re-scored.
-
-    With ``targets_from`` (a trained ``tiny-hubert``), a second iteration: the k-means runs on that model's layer
-    ``target_layer`` instead of MFCCs, and training starts from its weights (a warm start to fit the CPU budget)
-    unless ``from_scratch`` (as HuBERT trains each iteration). With ``continue_from`` (a trained ``tiny-hubert``
-    folder), longer pretraining: its weights, its k-means targets and its prediction head, trained for ``steps``
-    more steps under a new warm-up and cosine schedule. ``clusters``, ``mask_prob``, ``lr`` and ``warmup`` override
-    the registry's settings. Tried and measured in docs/models.md; the shipped model is the first iteration, whose
-    MFCC targets :func:`masked_prediction_accuracy` re-scores.
+    ``steps`` is the total and the first stage takes what the restarts leave. A total too small for that (a quick
+    re-run with ``--steps 6``) shrinks every stage in the recipe's proportions (``recipe_steps``: the recipe's
+    total), each keeping at least one step.
     """
+    if restarts < 0 or steps < restarts + 1:
+        raise ValueError(f"{steps} steps cannot make a first stage and {restarts} restarts of at least one step each.")
+    later = [restart_steps] * restarts
+    if steps <= sum(later):
+        later = [max(1, round(restart_steps * steps / recipe_steps))] * restarts
+    if steps - sum(later) < 1:
+        later = [1] * restarts
+    return [steps - sum(later)] + later
 
-    _seed_everything(seed, threads=1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
-    corpus = large_corpus(corpus_version)
-    utts, waves = _load_split(corpus, "train")
+
+def _hubert_targets(waves: list[np.ndarray], clusters: int, seed: int, targets_from: str | Path | None,
+                    target_layer: int, from_scratch: bool, continue_from: str | Path | None):  # noqa: ANN202
+    """The model a pretraining stage starts from, its k-means targets and its prediction head's saved state.
+
+    Three sources: a new model and k-means of MFCC frames (HuBERT's first iteration); k-means of a trained model's
+    layer ``target_layer`` (the second iteration: that model warm, or a new one if ``from_scratch``); or a trained
+    model with its own k-means and head (``continue_from``: longer pretraining).
+
+    Returns
+    -------
+    model, (centroids, mean, std), labels (one array of cluster ids per waveform), head state or None
+    """
     if continue_from is not None:
         _log(f"tiny-hubert: continuing the pretraining of {continue_from} with its own targets and head")
         model, _ = load_model(continue_from)
         saved = np.load(Path(continue_from) / "hubert_targets.npz")
-        centroids, mean, std = saved["centroids"], saved["mean"], saved["std"]
-        clusters = len(centroids)
-        labels = [assign_clusters(mfcc_deltas(w), centroids, mean, std) for w in waves]
-    elif targets_from is None:
-        _log(f"tiny-hubert: MFCC k-means targets ({clusters} clusters) for {len(utts)} utterances")
+        kmeans = saved["centroids"], saved["mean"], saved["std"]
+        labels = [assign_clusters(mfcc_deltas(w), *kmeans) for w in waves]
+        return model, kmeans, labels, torch.load(Path(continue_from) / "pretraining_head.pt")
+    if targets_from is None:
+        _log(f"tiny-hubert: MFCC k-means targets ({clusters} clusters) for {len(waves)} utterances")
         feats = [mfcc_deltas(w) for w in waves]
         model = HubertModel(hubert_config())
     else:
@@ -872,14 +874,75 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
         if from_scratch:
             _seed_everything(seed, threads=1)
             model = HubertModel(hubert_config())
-    if continue_from is None:
-        centroids, mean, std = fit_cluster_targets(feats, n_clusters=clusters, seed=seed)
-        labels = [assign_clusters(f, centroids, mean, std) for f in feats]
-        del feats
+    kmeans = fit_cluster_targets(feats, n_clusters=clusters, seed=seed)
+    return model, kmeans, [assign_clusters(f, *kmeans) for f in feats], None
+
+
+def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
+                 batch_size: int = MODELS["tiny-hubert"].hyper["batch_size"], seed: int = SEED,
+                 targets_from: str | Path | None = None, target_layer: int = 4,
+                 corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
+                 clusters: int = HUBERT_CLUSTERS, mask_prob: float = HUBERT_MASK_PROB,
+                 from_scratch: bool = False, continue_from: str | Path | None = None,
+                 lr: float = MODELS["tiny-hubert"].hyper["lr"],
+                 warmup: int = MODELS["tiny-hubert"].hyper["warmup"],
+                 restarts: int = MODELS["tiny-hubert"].hyper["restarts"],
+                 restart_steps: int = MODELS["tiny-hubert"].hyper["restart_steps"],
+                 restart_lr: float = MODELS["tiny-hubert"].hyper["restart_lr"],
+                 restart_warmup: int = MODELS["tiny-hubert"].hyper["restart_warmup"]) -> None:
+    """Pretrain ``tiny-hubert`` without labels: masked prediction of k-means clusters of MFCC frames.
+
+    HuBERT's first iteration (Hsu et al. 2021): k-means (:data:`HUBERT_CLUSTERS` clusters) over standardised
+    MFCC + delta frames of the training speakers gives every 20 ms frame a cluster id; spans of frames are masked
+    after the feature projection (the model's learned mask embedding replaces them) and the transformer must
+    predict the cluster ids of the masked frames from the context. The loss is the cross-entropy over masked
+    frames only. The k-means model and the prediction head are saved beside the weights
+    (``hubert_targets.npz``, ``pretraining_head.pt``) so the task can be re-scored.
+
+    The ``steps`` are split by :func:`hubert_stages`: a first stage (learning rate ``lr`` after ``warmup`` steps,
+    cosine decay), then ``restarts`` stages that continue it with the same targets and head under a fresh warm-up
+    (``restart_warmup``) and cosine decay from ``restart_lr`` (warm restarts, Loshchilov & Hutter 2017). Each stage
+    is saved into ``out`` and the next one loads it from there; each has its own ``checkpoint`` (the restarts': the
+    file's name with ``-restart1``, ``-restart2``), and a run stopped during a restart resumes at that restart.
+
+    With ``targets_from`` (a trained ``tiny-hubert``), the first stage is a second iteration: the k-means runs on
+    that model's layer ``target_layer`` instead of MFCCs, and training starts from its weights (a warm start to fit
+    the CPU budget) unless ``from_scratch`` (as HuBERT trains each iteration). With ``continue_from`` (a trained
+    ``tiny-hubert`` folder), the first stage continues that model with its own targets and head. ``clusters`` and
+    ``mask_prob`` override the registry's settings. Variations tried and measured: docs/models.md.
+    """
+
+    _seed_everything(seed, threads=1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
+    corpus = large_corpus(corpus_version)
+    utts, waves = _load_split(corpus, "train")
+    stages = hubert_stages(steps, restarts, restart_steps)
+    if restarts:
+        _log(f"tiny-hubert: {steps} steps in {len(stages)} stages: {' + '.join(map(str, stages))}")
+    checkpoints = [None if checkpoint is None else Path(checkpoint) if not k else
+                   Path(checkpoint).with_name(f"{Path(checkpoint).stem}-restart{k}.pt") for k in range(len(stages))]
+    # a run stopped during restart k resumes there: its stages before k are saved in out (each loads the last)
+    begin = max((k for k, ck in enumerate(checkpoints) if ck is not None and ck.is_file()), default=0)
+    if begin:
+        _log(f"tiny-hubert: stages 1 to {begin} are done (in {out}); resuming restart {begin}")
+    source = continue_from
+    for k in range(begin, len(stages)):
+        if k:
+            _seed_everything(seed, threads=1)
+            source, lr, warmup = out, restart_lr, restart_warmup
+        _hubert_stage(out, waves, stages[k], batch_size, seed, checkpoints[k], mask_prob, lr, warmup,
+                      *_hubert_targets(waves, clusters, seed, targets_from if not k else None, target_layer,
+                                       from_scratch, source))
+
+
+def _hubert_stage(out: Path, waves: list[np.ndarray], steps: int, batch_size: int, seed: int,
+                  checkpoint: Path | None, mask_prob: float, lr: float, warmup: int, model,  # noqa: ANN001
+                  kmeans: tuple[np.ndarray, np.ndarray, np.ndarray], labels: list[np.ndarray],
+                  head_state: dict | None) -> None:
+    """One stage of :func:`train_hubert`: optimise the masked prediction and save model, head and k-means."""
     model.config.architectures = ["HubertModel"]
-    head = HubertPretrainingHead(model.config.hidden_size, clusters)
-    if continue_from is not None:
-        head.load_state_dict(torch.load(Path(continue_from) / "pretraining_head.pt"))
+    head = HubertPretrainingHead(model.config.hidden_size, len(kmeans[0]))
+    if head_state is not None:
+        head.load_state_dict(head_state)
     model.add_module("_pretraining_head", head)  # optimised with the model; saved separately
     fe = wav2vec2_feature_extractor()
     _log(f"tiny-hubert: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
@@ -892,13 +955,13 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
         logits = head(hidden.last_hidden_state)
         return torch.nn.functional.cross_entropy(logits[mask], y[mask])
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=lr, warmup=warmup,
+    _optimise(model, loss_of_batch, len(waves), steps, batch_size, rng, lr=lr, warmup=warmup,
               lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]),
               checkpoint=checkpoint)
     del model._pretraining_head
     _save_half(model, fe, out)
-    torch.save(head.state_dict(), out / "pretraining_head.pt")
-    np.savez(out / "hubert_targets.npz", centroids=centroids, mean=mean, std=std)
+    torch.save(head.state_dict(), Path(out) / "pretraining_head.pt")
+    np.savez(Path(out) / "hubert_targets.npz", centroids=kmeans[0], mean=kmeans[1], std=kmeans[2])
 
 
 @torch.no_grad()

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -310,27 +309,33 @@ def test_readme_metric_check_fails_on_a_changed_metric(monkeypatch):
 
 
 def test_readme_reading_of_the_layerwise_record_follows_the_record():
-    """The README says the small self-supervised model has a flat probe curve below MFCCs, and that fine-tuning
-    rewrote mainly its top layers; both readings are recomputed from the recorded comparison."""
+    """The README's reading of the recorded comparison (where the self-supervised model's probe peaks, that it beats
+    MFCCs there but not on ABX, that its fall is within the interval, that fine-tuning rewrote mainly the top layers)
+    and its count of the other recipes tried are recomputed from the record and the attempts' records."""
     from pathlib import Path
 
     from course import layerwise as L
+    from speech_course_tools.attempts import load_records
 
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     table = L.recorded("tiny-hubert")
-    ssl = table[table.subject == "tiny-hubert"].sort_values("layer")["probe"]
-    mfcc_probe = float(table[table.subject == "mfcc"]["probe"].iloc[0])
-    sentence = "no mid-layer peak of phone information (its probe curve is flat, below MFCCs)"
-    assert sentence in readme
-    assert L.probe_shape(ssl) == "flat" and ssl.max() < mfcc_probe, (sentence, ssl.round(3).tolist(), mfcc_probe)
+    ssl = table[table.subject == "tiny-hubert"].set_index("layer")
+    best, abx = ssl.loc[ssl.probe.idxmax()], ssl.loc[ssl.abx_within.idxmin()]
+    peak = ("the small self-supervised model's phone probe peaks in a middle-upper layer (layer 6 of 8), where it "
+            "beats MFCCs")
+    assert peak in readme
+    assert int(best.name) == 6 and len(ssl) == 9 and best.vs_mfcc_lo > 0 and L.probe_shape(ssl.probe) == "peak", \
+        (peak, ssl.probe.round(3).tolist(), best.vs_mfcc_lo)
+    fall = ("its fall towards the last layer lies within the speakers' interval, and its ABX error is no better than "
+            "MFCCs'")
+    assert fall in readme
+    assert best.probe_lo <= ssl.probe.iloc[-1] and abx.abx_vs_mfcc_lo < 0 < abx.abx_vs_mfcc_hi, \
+        (fall, best.probe_lo, ssl.probe.iloc[-1], abx.abx_vs_mfcc_lo, abx.abx_vs_mfcc_hi)
     assert "fine-tuning rewrites mainly the top layers" in readme
-    from speech_course_tools.attempts import load_records
-
-    runs = [(name, pd.DataFrame(r["table"])) for r in load_records("tiny-hubert") for name in r["runs"]]
-    tried = f"none of the {len(runs)} other self-supervised recipes tried on corpus version 2 beat MFCCs either"
-    assert tried in readme, tried
-    assert not [name for name, t in runs if (t[t.subject == name].vs_mfcc_lo > 0).any()], "one beat MFCCs"
     assert "fine-tuning changed mainly the top layers." in table.attrs["finding"], table.attrs["finding"]
+    runs = [name for r in load_records("tiny-hubert") for name in r["runs"]]
+    tried = f"Its card lists the {len(runs)} other self-supervised recipes tried on corpus version 2"
+    assert tried in readme, tried
 
 
 def test_model_card_recipes_quote_the_current_metrics():

@@ -346,7 +346,8 @@ def test_hubert_variations_continue_a_model_or_start_a_new_one(tmp_path, monkeyp
 
     monkeypatch.setattr(training, "large_corpus", lambda version=2: _FewUtterances(default_corpus))
     shipped = SHIPPED_DIR / "tiny-hubert"
-    training.train_hubert(tmp_path / "longer", steps=2, batch_size=2, continue_from=shipped, lr=1e-4, warmup=1)
+    training.train_hubert(tmp_path / "longer", steps=2, batch_size=2, continue_from=shipped, lr=1e-4, warmup=1,
+                          restarts=0)
     before, after = np.load(shipped / "hubert_targets.npz"), np.load(tmp_path / "longer" / "hubert_targets.npz")
     assert np.array_equal(before["centroids"], after["centroids"]), "continued pretraining keeps its targets"
     old, _ = load_model(shipped)
@@ -354,9 +355,55 @@ def test_hubert_variations_continue_a_model_or_start_a_new_one(tmp_path, monkeyp
     w_old, w_new = old.encoder.layers[0].attention.q_proj.weight, new.encoder.layers[0].attention.q_proj.weight
     assert 0 < float((w_old - w_new).abs().max()) < 0.05, "two small steps from the shipped weights"
     training.train_hubert(tmp_path / "iter2", steps=1, batch_size=2, targets_from=shipped, target_layer=2,
-                          clusters=4, from_scratch=True)
+                          clusters=4, from_scratch=True, restarts=0)
     assert np.load(tmp_path / "iter2" / "hubert_targets.npz")["centroids"].shape == (4, 192)
     head = torch.load(tmp_path / "iter2" / "pretraining_head.pt")
     assert head["codes"].shape[0] == 4
     fresh, _ = load_model(tmp_path / "iter2")
     assert float((fresh.encoder.layers[0].attention.q_proj.weight - w_old).abs().max()) > 0.05, "a new model"
+
+
+def test_hubert_stages_split_the_steps_as_the_recipe_does_and_shrink_with_a_short_run():
+    from speech_course_tools.training import hubert_stages
+
+    assert hubert_stages(6500, 2, 1500, recipe_steps=6500) == [3500, 1500, 1500]
+    assert hubert_stages(3500, 0, 1500, recipe_steps=6500) == [3500]
+    assert hubert_stages(6, 2, 1500, recipe_steps=6500) == [4, 1, 1]
+    assert hubert_stages(3, 2, 1500, recipe_steps=6500) == [1, 1, 1]
+    assert hubert_stages(5000, 1, 1500, recipe_steps=6500) == [3500, 1500], "the recipe with one restart fewer"
+    assert hubert_stages(8000, 3, 1500, recipe_steps=6500) == [3500, 1500, 1500, 1500]
+    assert hubert_stages(3000, 2, 1500, recipe_steps=6500) == [1616, 692, 692]
+    with pytest.raises(ValueError, match="cannot make a first stage and 2 restarts"):
+        hubert_stages(2, 2, 1500)
+
+
+@pytest.mark.slow
+def test_hubert_restarts_continue_the_first_stage_keep_its_targets_and_resume_where_a_run_stopped(
+        tmp_path, monkeypatch, default_corpus):
+    import speech_course_tools.training as training
+    from course.models import load_model
+
+    monkeypatch.setattr(training, "large_corpus", lambda version=2: _FewUtterances(default_corpus))
+    seen = []
+    stage = training._hubert_stage
+
+    def spy(out, waves, steps, batch_size, seed, checkpoint, mask_prob, lr, warmup, *rest):
+        seen.append({"steps": steps, "lr": lr, "warmup": warmup, "checkpoint": checkpoint})
+        stage(out, waves, steps, batch_size, seed, checkpoint, mask_prob, lr, warmup, *rest)
+        seen[-1]["centroids"] = np.load(out / "hubert_targets.npz")["centroids"].copy()
+        seen[-1]["w"] = load_model(out)[0].encoder.layers[0].attention.q_proj.weight.detach().clone()
+
+    monkeypatch.setattr(training, "_hubert_stage", spy)
+    settings = dict(steps=3, batch_size=2, clusters=4, restarts=2, restart_steps=1500, restart_lr=1e-4,
+                    restart_warmup=1, checkpoint=tmp_path / "ck.pt")
+    training.train_hubert(tmp_path / "staged", **settings)
+    assert [(s["steps"], s["lr"], s["warmup"]) for s in seen] == [(1, 1e-3, 400), (1, 1e-4, 1), (1, 1e-4, 1)]
+    assert [s["checkpoint"].name for s in seen] == ["ck.pt", "ck-restart1.pt", "ck-restart2.pt"]
+    assert all(np.array_equal(seen[0]["centroids"], s["centroids"]) for s in seen), "restarts keep the k-means"
+    assert all(0 < float((a["w"] - b["w"]).abs().max()) < 0.05 for a, b in zip(seen, seen[1:])), \
+        "each restart takes small steps from the stage before"
+
+    seen.clear()  # a run that stopped during the second restart: only that restart runs again
+    torch.save({"recipe": "stopped early"}, tmp_path / "ck-restart2.pt")
+    training.train_hubert(tmp_path / "staged", **settings)
+    assert [s["checkpoint"].name for s in seen] == ["ck-restart2.pt"]
