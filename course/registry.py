@@ -211,8 +211,11 @@ _ENTRIES = [
                 'seed 0; 1 thread. {steps} steps in {stages} stages: first {first_steps} steps (lr {lr}, '
                 '{warmup} warm-up steps then cosine decay), then {restarts} restarts of {restart_steps} '
                 'steps each, every one continuing the last with the same targets and head under a new '
-                'schedule (lr {restart_lr}, {restart_warmup} warm-up steps, cosine decay: warm restarts, '
-                'Loshchilov & Hutter 2017). The restarts are what lifted the model: after the first stage '
+                'schedule (lr {restart_lr}, {restart_warmup} warm-up steps, cosine decay: warm restarts as in SGDR, '
+                'Loshchilov & Hutter 2017, but with a fresh AdamW state); each stage reseeded with seed 0 (a '
+                "restart sees the first stage's first batches again) and handed the weights as saved, in float16. "
+                'The shipped weights come from the three stages run one after another as separate calls; the '
+                'training time is their sum. The restarts are what lifted the model: after the first stage '
                 'alone (the model shipped before) every layer probed below MFCCs (see "Other recipes '
                 "tried\" below). One iteration (no re-clustering of the model's own features). "
                 'The k-means model and the prediction head are saved beside the weights '

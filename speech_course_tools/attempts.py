@@ -1,4 +1,4 @@
-"""Recipes tried for a shipped model and not shipped: their saved records, rendered for the model card.
+"""Recipes tried for a shipped model besides the one shipped: their saved records, rendered for the model card.
 
 A record (``docs/records/*.json``) is what :func:`course.layerwise.layerwise_comparison` measured on the attempts of
 one session, with what was run::
@@ -87,8 +87,8 @@ def card_section(model: str, root: Path | None = None) -> str:
                         f"{f['shape']} | {f['abx']} |")
     if not rows:
         return ""
-    return ("\n## Other recipes tried\n\nSelf-supervised recipes tried for this model and not shipped, each measured "
-            "with the layer-wise comparison above (details and the code of each run: docs/models.md and "
+    return ("\n## Other recipes tried\n\nSelf-supervised recipes tried for this model besides the shipped one, each "
+            "measured with the layer-wise comparison above (details and the code of each run: docs/models.md and "
             "docs/records/). Probe: the best layer with its 95 % speaker interval, then the paired difference from "
             "the MFCC probe on the same frames.\n\n"
             "| run | pretraining | probe, best layer [95 % CI]; vs MFCC | probe, first → last layer | shape | "

@@ -826,56 +826,52 @@ def layer_features(model, processor, waves: list[np.ndarray], layer: int, chunk:
 
 def hubert_stages(steps: int, restarts: int, restart_steps: int,
                   recipe_steps: int = MODELS["tiny-hubert"].hyper["steps"]) -> list[int]:
-    """Steps of each stage of ``tiny-hubert``'s pretraining: the first run, then ``restarts`` restarts of the
-    learning-rate schedule of ``restart_steps`` each.
+    """Steps of each stage of ``tiny-hubert``'s pretraining: the first run, then ``restarts`` restarts.
 
-    ``steps`` is the total and the first stage takes what the restarts leave. A total too small for that (a quick
-    re-run with ``--steps 6``) shrinks every stage in the recipe's proportions (``recipe_steps``: the recipe's
-    total), each keeping at least one step.
+    Parameters
+    ----------
+    steps : int
+        The total. The first stage takes what the restarts leave, if that is at least one restart's worth.
+    restarts, restart_steps : int
+        How many restarts, and the steps of each.
+    recipe_steps : int
+        The recipe's total. A total too small for full restarts (a quick re-run with ``--steps 6``) shrinks every
+        stage in the recipe's proportions, each keeping at least one step.
+
+    Returns
+    -------
+    list of int
+        The steps of the first stage, then of each restart; they add up to ``steps``.
     """
-    if restarts < 0 or steps < restarts + 1:
-        raise ValueError(f"{steps} steps cannot make a first stage and {restarts} restarts of at least one step each.")
+    if restarts < 0 or steps < restarts + 1 or (restarts and restart_steps < 1):
+        raise ValueError(f"{steps} steps cannot make a first stage and {restarts} restarts of at least one step each "
+                         f"(restart_steps={restart_steps}).")
     later = [restart_steps] * restarts
-    if steps <= sum(later):
+    if steps - sum(later) < restart_steps:
         later = [max(1, round(restart_steps * steps / recipe_steps))] * restarts
     if steps - sum(later) < 1:
         later = [1] * restarts
     return [steps - sum(later)] + later
 
 
-def _hubert_targets(waves: list[np.ndarray], clusters: int, seed: int, targets_from: str | Path | None,
-                    target_layer: int, from_scratch: bool, continue_from: str | Path | None):  # noqa: ANN202
-    """The model a pretraining stage starts from, its k-means targets and its prediction head's saved state.
+def _target_frames(waves: list[np.ndarray], source: str | Path | None, layer: int) -> list[np.ndarray]:
+    """The frames whose k-means clusters are the targets: MFCC + deltas (``source`` None), or layer ``layer`` of the
+    trained model at ``source`` (HuBERT's second iteration)."""
+    if source is None:
+        return [mfcc_deltas(w) for w in waves]
+    model, fe = load_model(source)
+    return layer_features(model, fe, waves, layer)
 
-    Three sources: a new model and k-means of MFCC frames (HuBERT's first iteration); k-means of a trained model's
-    layer ``target_layer`` (the second iteration: that model warm, or a new one if ``from_scratch``); or a trained
-    model with its own k-means and head (``continue_from``: longer pretraining).
 
-    Returns
-    -------
-    model, (centroids, mean, std), labels (one array of cluster ids per waveform), head state or None
-    """
-    if continue_from is not None:
-        _log(f"tiny-hubert: continuing the pretraining of {continue_from} with its own targets and head")
-        model, _ = load_model(continue_from)
-        saved = np.load(Path(continue_from) / "hubert_targets.npz")
+def _saved_stage(folder: str | Path):  # noqa: ANN202
+    """A saved ``tiny-hubert`` stage: its model, its k-means ``(centroids, mean, std)``, the source of its targets
+    ``(model or None for MFCCs, layer)`` and its prediction head's state."""
+    model, _ = load_model(folder)
+    with np.load(Path(folder) / "hubert_targets.npz") as saved:
         kmeans = saved["centroids"], saved["mean"], saved["std"]
-        labels = [assign_clusters(mfcc_deltas(w), *kmeans) for w in waves]
-        return model, kmeans, labels, torch.load(Path(continue_from) / "pretraining_head.pt")
-    if targets_from is None:
-        _log(f"tiny-hubert: MFCC k-means targets ({clusters} clusters) for {len(waves)} utterances")
-        feats = [mfcc_deltas(w) for w in waves]
-        model = HubertModel(hubert_config())
-    else:
-        _log(f"tiny-hubert: k-means targets ({clusters} clusters) on layer {target_layer} of {targets_from}"
-             + (", training from scratch" if from_scratch else ", warm start"))
-        model, fe0 = load_model(targets_from)
-        feats = layer_features(model, fe0, waves, target_layer)
-        if from_scratch:
-            _seed_everything(seed, threads=1)
-            model = HubertModel(hubert_config())
-    kmeans = fit_cluster_targets(feats, n_clusters=clusters, seed=seed)
-    return model, kmeans, [assign_clusters(f, *kmeans) for f in feats], None
+        source = (str(saved["source_model"]) or None, int(saved["source_layer"])) if "source_model" in saved else \
+            (None, 0)  # saved before the source was recorded: MFCC targets
+    return model, kmeans, source, torch.load(Path(folder) / "pretraining_head.pt")
 
 
 def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
@@ -896,14 +892,16 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
     MFCC + delta frames of the training speakers gives every 20 ms frame a cluster id; spans of frames are masked
     after the feature projection (the model's learned mask embedding replaces them) and the transformer must
     predict the cluster ids of the masked frames from the context. The loss is the cross-entropy over masked
-    frames only. The k-means model and the prediction head are saved beside the weights
-    (``hubert_targets.npz``, ``pretraining_head.pt``) so the task can be re-scored.
+    frames only. The k-means model (with the source of its frames) and the prediction head are saved beside the
+    weights (``hubert_targets.npz``, ``pretraining_head.pt``) so the task can be re-scored.
 
     The ``steps`` are split by :func:`hubert_stages`: a first stage (learning rate ``lr`` after ``warmup`` steps,
     cosine decay), then ``restarts`` stages that continue it with the same targets and head under a fresh warm-up
-    (``restart_warmup``) and cosine decay from ``restart_lr`` (warm restarts, Loshchilov & Hutter 2017). Each stage
-    is saved into ``out`` and the next one loads it from there; each has its own ``checkpoint`` (the restarts': the
-    file's name with ``-restart1``, ``-restart2``), and a run stopped during a restart resumes at that restart.
+    (``restart_warmup``) and cosine decay from ``restart_lr``: restarts of the learning rate as in SGDR (Loshchilov &
+    Hutter 2017), here with a fresh optimiser, reseeded with ``seed`` (each restart draws the first stage's first
+    batches again). Each stage is saved into ``out`` (float16 weights) and the next one loads it from there. Each has
+    its own ``checkpoint`` (the restarts': the file's name with ``-restart1``, ``-restart2``), and a ``-stages.json``
+    beside it records the stages done and their seconds, so a stopped run resumes at the stage it stopped in.
 
     With ``targets_from`` (a trained ``tiny-hubert``), the first stage is a second iteration: the k-means runs on
     that model's layer ``target_layer`` instead of MFCCs, and training starts from its weights (a warm start to fit
@@ -914,31 +912,63 @@ def train_hubert(out: Path, steps: int = MODELS["tiny-hubert"].hyper["steps"],
 
     _seed_everything(seed, threads=1)  # measured: 0.90 s/step on 1 thread vs 0.77 s on 2 — keep the other core free
     corpus = large_corpus(corpus_version)
-    utts, waves = _load_split(corpus, "train")
+    _, waves = _load_split(corpus, "train")
     stages = hubert_stages(steps, restarts, restart_steps)
     if restarts:
         _log(f"tiny-hubert: {steps} steps in {len(stages)} stages: {' + '.join(map(str, stages))}")
     checkpoints = [None if checkpoint is None else Path(checkpoint) if not k else
                    Path(checkpoint).with_name(f"{Path(checkpoint).stem}-restart{k}.pt") for k in range(len(stages))]
-    # a run stopped during restart k resumes there: its stages before k are saved in out (each loads the last)
-    begin = max((k for k, ck in enumerate(checkpoints) if ck is not None and ck.is_file()), default=0)
+    log = None if checkpoint is None else _stages_log(Path(checkpoint))
+    done = json.loads(log.read_text()) if log is not None and log.is_file() else {"done": -1, "seconds": 0.0}
+    begin = done["done"] + 1  # the stages before it are saved in out: each stage loads the one before
     if begin:
-        _log(f"tiny-hubert: stages 1 to {begin} are done (in {out}); resuming restart {begin}")
-    source = continue_from
+        _log(f"tiny-hubert: stages 1 to {begin} are done (in {out}); resuming at stage {begin + 1}")
+    labels = None
     for k in range(begin, len(stages)):
-        if k:
-            _seed_everything(seed, threads=1)
-            source, lr, warmup = out, restart_lr, restart_warmup
-        _hubert_stage(out, waves, stages[k], batch_size, seed, checkpoints[k], mask_prob, lr, warmup,
-                      *_hubert_targets(waves, clusters, seed, targets_from if not k else None, target_layer,
-                                       from_scratch, source))
+        started, earlier = time.time(), _seconds_in(checkpoints[k])
+        if k == 0 and continue_from is None:  # a new task: k-means of MFCC frames or of a model's layer
+            frames = _target_frames(waves, targets_from, target_layer)
+            source = (None if targets_from is None else str(targets_from), target_layer)
+            model = HubertModel(hubert_config()) if targets_from is None else load_model(targets_from)[0]
+            if targets_from is not None and from_scratch:
+                _seed_everything(seed, threads=1)
+                model = HubertModel(hubert_config())
+            _log(f"tiny-hubert: k-means targets ({clusters} clusters) on "
+                 + ("MFCC frames" if targets_from is None else f"layer {target_layer} of {targets_from}")
+                 + ("" if targets_from is None else ", from scratch" if from_scratch else ", warm start"))
+            kmeans = fit_cluster_targets(frames, n_clusters=clusters, seed=seed)
+            labels, head_state = [assign_clusters(f, *kmeans) for f in frames], None
+            del frames
+        else:  # continue a saved stage: continue_from, or the stage before (saved in out) for a restart
+            if k:
+                _seed_everything(seed, threads=1)
+                lr, warmup = restart_lr, restart_warmup
+            _log(f"tiny-hubert: continuing the pretraining of {continue_from if not k else out} with its own targets "
+                 "and head")
+            model, kmeans, source, head_state = _saved_stage(continue_from if not k else out)
+            if labels is None:
+                labels = [assign_clusters(f, *kmeans) for f in _target_frames(waves, *source)]
+        _hubert_stage(out, waves, labels, kmeans, source, model, head_state, steps=stages[k], batch_size=batch_size,
+                      seed=seed, checkpoint=checkpoints[k], mask_prob=mask_prob, lr=lr, warmup=warmup)
+        done = {"done": k, "seconds": done["seconds"] + earlier + time.time() - started}
+        if log is not None and k < len(stages) - 1:
+            log.write_text(json.dumps(done))
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
-def _hubert_stage(out: Path, waves: list[np.ndarray], steps: int, batch_size: int, seed: int,
-                  checkpoint: Path | None, mask_prob: float, lr: float, warmup: int, model,  # noqa: ANN001
-                  kmeans: tuple[np.ndarray, np.ndarray, np.ndarray], labels: list[np.ndarray],
-                  head_state: dict | None) -> None:
-    """One stage of :func:`train_hubert`: optimise the masked prediction and save model, head and k-means."""
+def _stages_log(checkpoint: Path) -> Path:
+    """Where :func:`train_hubert` records the stages a run has finished (and their seconds), beside its checkpoint."""
+    return checkpoint.with_name(f"{checkpoint.stem}-stages.json")
+
+
+def _hubert_stage(out: Path, waves: list[np.ndarray], labels: list[np.ndarray],
+                  kmeans: tuple[np.ndarray, np.ndarray, np.ndarray], source: tuple[str | None, int],
+                  model: HubertModel, head_state: dict | None, *, steps: int, batch_size: int, seed: int,
+                  checkpoint: Path | None, mask_prob: float, lr: float, warmup: int) -> None:
+    """One stage of :func:`train_hubert`: optimise the masked prediction of ``labels`` (one array of cluster ids per
+    waveform) and save the model, its head and its k-means ``(centroids, mean, std)`` with their ``source`` into
+    ``out``; ``head_state`` is the head to continue (None: a new head)."""
     model.config.architectures = ["HubertModel"]
     head = HubertPretrainingHead(model.config.hidden_size, len(kmeans[0]))
     if head_state is not None:
@@ -959,9 +989,11 @@ def _hubert_stage(out: Path, waves: list[np.ndarray], steps: int, batch_size: in
               lengths=np.array([min(len(w), HUBERT_CROP) for w in waves]),
               checkpoint=checkpoint)
     del model._pretraining_head
+    out = Path(out)
     _save_half(model, fe, out)
-    torch.save(head.state_dict(), Path(out) / "pretraining_head.pt")
-    np.savez(Path(out) / "hubert_targets.npz", centroids=kmeans[0], mean=kmeans[1], std=kmeans[2])
+    torch.save(head.state_dict(), out / "pretraining_head.pt")
+    np.savez(out / "hubert_targets.npz", centroids=kmeans[0], mean=kmeans[1], std=kmeans[2],
+             source_model=source[0] or "", source_layer=source[1])
 
 
 @torch.no_grad()
@@ -1049,8 +1081,18 @@ def default_steps(name: str, corpus_version: int = CORPUS_VERSION) -> int:
 
 
 def checkpoint_seconds(checkpoint: Path) -> float:
-    """Training seconds recorded in a resumable checkpoint (0 if there is none, or it predates the record)."""
-    if not Path(checkpoint).is_file():
+    """Training seconds recorded in a resumable checkpoint (0 if there is none, or it predates the record), with those
+    of a staged run's finished stages and of its restart checkpoints beside it (:func:`train_hubert`)."""
+    checkpoint = Path(checkpoint)
+    restarts = sorted(checkpoint.parent.glob(f"{checkpoint.stem}-restart*.pt"))
+    stages = _stages_log(checkpoint)
+    return (_seconds_in(checkpoint) + sum(map(_seconds_in, restarts))
+            + (json.loads(stages.read_text())["seconds"] if stages.is_file() else 0.0))
+
+
+def _seconds_in(checkpoint: Path | None) -> float:
+    """Training seconds recorded in one checkpoint file (0 if there is none, or it predates the record)."""
+    if checkpoint is None or not Path(checkpoint).is_file():
         return 0.0
     return float(torch.load(checkpoint, weights_only=False).get("seconds", 0.0))
 

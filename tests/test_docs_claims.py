@@ -111,3 +111,22 @@ def test_a_flattened_curve_or_a_lost_lead_fails_with_its_sentence():
     table.loc[(table.subject == "tiny-hubert") & (table.layer == 6), "vs_mfcc_lo"] = -0.001  # level with MFCCs
     with pytest.raises(ClaimError, match="clear of zero, but only just"):
         check_models_doc(table).verify()
+
+
+def test_the_docs_quote_the_hubert_models_metrics_as_shipped():
+    """The status table and the model bullets of docs/models.md follow both HuBERT models' metrics.json."""
+    from course.models import shipped_metrics
+
+    text = _words(DOC.read_text(encoding="utf-8"))
+    ssl, ft = shipped_metrics("tiny-hubert"), shipped_metrics("tiny-hubert-ctc")
+    mpa, per = f"{100 * ssl['masked_prediction_accuracy']:.0f} %", f"{100 * ft['phone_error_rate']:.1f} %"
+    spread = (f"{100 * ft['phone_error_rate_speaker_min']:.1f}–{100 * ft['phone_error_rate_speaker_max']:.1f} %")
+    for quoted in (f"| `tiny-hubert` | 6 500 × batch 8 (3 500, then two restarts of 1 500) | "
+                   f"{ssl['training_minutes']} min | masked-prediction accuracy {mpa} |",
+                   f"| `tiny-hubert-ctc` | 2 000 × batch 8 | {ft['training_minutes']} min | PER {per} ({spread}) |",
+                   f"**{ssl['training_minutes']} minutes** in all", f"Masked-prediction accuracy on the test speakers: "
+                   f"**{mpa}**", f"2 000 steps, **{ft['training_minutes']} minutes**",
+                   f"held-out sentences **{per}** (per speaker {spread};",
+                   f"{ft['training_minutes']} minutes here"):
+        assert quoted in text, f"docs/models.md should say: {quoted}"
+    assert ssl["training_steps"] == 6500 and ft["training_steps"] == 2000

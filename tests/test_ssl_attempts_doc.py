@@ -1,5 +1,5 @@
-"""The self-supervised recipes tried and not shipped: docs/models.md and tiny-hubert's card quote their saved records
-(docs/records/), number for number."""
+"""The self-supervised recipes tried besides the shipped one: docs/models.md and tiny-hubert's card quote their saved
+records (docs/records/), number for number."""
 
 from __future__ import annotations
 
@@ -87,15 +87,15 @@ def _shipped() -> pd.DataFrame:
     return table[table.subject == "tiny-hubert"].set_index("layer")
 
 
-THIRD = ("The third raised the outer layers most (layer 0 by 0.015, layer 8 by 0.014) and the middle ones by at "
-         "most 0.006, moved the best layer up to layer 7 and left a smaller drop (0.015): more of the same task does "
-         "not deepen the fall from the peak. Its best layer (0.715) lies inside the shipped best layer's interval")
+THIRD = ("The third raised layers 0–1 and 7–8 by 0.014–0.016 and layers 2–6 by at most 0.006, moved the best "
+         "layer up to layer 7 and left a smaller drop (0.015): more of the same task does not deepen the fall from the "
+         "peak. Its best layer (0.715) lies inside the shipped best layer's interval")
 CLUSTERS = ("0.340 with MFCC targets and mask probability 0.8, 0.406 for iteration 2 trained from scratch on the "
             "first stage's layer 4. Their front ends (layer 0) learned much less (0.340 and 0.395 against the first "
             "stage's 0.622)")
-BEAT = ("Only the restarts beat MFCCs, and only on the probe: the shipped model (above) and the third restart, each "
-        "with a paired interval whose lower end is 0.001. No run beats MFCCs on the ABX error (the third restart comes "
-        "closest, its interval ending at 0.000)")
+BEAT = ("Only two or three restarts beat MFCCs, and only on the probe: the shipped model (above) and the third "
+        "restart, each with a paired interval whose lower end at its best layer is 0.001. No run beats MFCCs on the "
+        "ABX error (the third restart comes closest, its interval ending at 0.000)")
 
 
 def test_the_docs_table_of_restarts_is_the_records():
@@ -122,10 +122,11 @@ def test_the_docs_reading_of_the_hubert_variations_follows_their_records():
     gain = third.probe - shipped.probe
     best = third.loc[third.probe.idxmax()]
     ship_best = shipped.loc[shipped.probe.idxmax()]
-    for shown, value in (("0.015", gain[0]), ("0.014", gain[8]), ("0.006", gain[2:7].max()), ("0.715", best.probe)):
+    outer = gain[[0, 1, 7, 8]]
+    for shown, value in (("0.014", outer.min()), ("0.016", outer.max()), ("0.006", gain[2:7].max()),
+                         ("0.015", best.probe - third.probe.iloc[-1]), ("0.715", best.probe)):
         claims.number(THIRD, shown, value)
-    claims.number(THIRD, "0.015", best.probe - third.probe.iloc[-1])  # the drop, which also shows 0.015
-    claims.check(THIRD, gain[[0, 8]].min() > gain[2:7].max() and int(best.name) == 7
+    claims.check(THIRD, outer.min() > gain[2:7].max() and int(best.name) == 7
                  and ship_best.probe_lo <= best.probe <= ship_best.probe_hi
                  and best.probe - third.probe.iloc[-1] < ship_best.probe - shipped.probe.iloc[-1])
     masked, iter2 = _run("hubert-500-mask0.8"), _run("hubert-iter2-scratch-500")
@@ -133,9 +134,13 @@ def test_the_docs_reading_of_the_hubert_variations_follows_their_records():
                          ("0.622", first.probe.iloc[0])):
         claims.number(CLUSTERS, shown, value)
     claims.check(CLUSTERS, masked.probe.iloc[0] == masked.probe.max())  # "0.340 and 0.395": the first is layer 0
+    closest = {name: _run(name).abx_vs_mfcc_hi.min() for _, name in RUNS
+               if len(_run(name)) and "abx_vs_mfcc_hi" in _run(name)}  # the data2vec record predates ABX intervals
     claims.check(BEAT, attempts.runs_beating_mfcc("tiny-hubert", ROOT) == ["hubert-restarts-3"]
                  and attempts.runs_beating_mfcc("tiny-hubert", ROOT, "abx_vs_mfcc") == []
-                 and bool(ship_best.vs_mfcc_lo > 0) and bool((shipped.abx_vs_mfcc_hi >= 0).all()))
+                 and bool(ship_best.vs_mfcc_lo > 0) and bool((shipped.abx_vs_mfcc_hi >= 0).all())
+                 and min(closest, key=closest.get) == "hubert-restarts-3"
+                 and closest["hubert-restarts-3"] < shipped.abx_vs_mfcc_hi.min(), closest=closest)
     claims.number(BEAT, "0.001", ship_best.vs_mfcc_lo)
     claims.number(BEAT, "0.001", best.vs_mfcc_lo)
     claims.number(BEAT, "0.000", third.abx_vs_mfcc_hi.min())

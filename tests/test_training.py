@@ -368,18 +368,23 @@ def test_hubert_stages_split_the_steps_as_the_recipe_does_and_shrink_with_a_shor
 
     assert hubert_stages(6500, 2, 1500, recipe_steps=6500) == [3500, 1500, 1500]
     assert hubert_stages(3500, 0, 1500, recipe_steps=6500) == [3500]
-    assert hubert_stages(6, 2, 1500, recipe_steps=6500) == [4, 1, 1]
-    assert hubert_stages(3, 2, 1500, recipe_steps=6500) == [1, 1, 1]
     assert hubert_stages(5000, 1, 1500, recipe_steps=6500) == [3500, 1500], "the recipe with one restart fewer"
     assert hubert_stages(8000, 3, 1500, recipe_steps=6500) == [3500, 1500, 1500, 1500]
+    assert hubert_stages(6, 2, 1500, recipe_steps=6500) == [4, 1, 1]
+    assert hubert_stages(3, 2, 1500, recipe_steps=6500) == [1, 1, 1]
+    # no jump where the restarts stop fitting whole: the first stage never gets fewer steps than a restart
     assert hubert_stages(3000, 2, 1500, recipe_steps=6500) == [1616, 692, 692]
-    with pytest.raises(ValueError, match="cannot make a first stage and 2 restarts"):
-        hubert_stages(2, 2, 1500)
+    assert hubert_stages(3100, 2, 1500, recipe_steps=6500) == [1670, 715, 715]
+    for bad in ((2, 2, 1500), (100, 2, 0), (100, -1, 10)):
+        with pytest.raises(ValueError, match="cannot make a first stage"):
+            hubert_stages(*bad)
 
 
 @pytest.mark.slow
 def test_hubert_restarts_continue_the_first_stage_keep_its_targets_and_resume_where_a_run_stopped(
         tmp_path, monkeypatch, default_corpus):
+    import json
+
     import speech_course_tools.training as training
     from course.models import load_model
 
@@ -387,23 +392,34 @@ def test_hubert_restarts_continue_the_first_stage_keep_its_targets_and_resume_wh
     seen = []
     stage = training._hubert_stage
 
-    def spy(out, waves, steps, batch_size, seed, checkpoint, mask_prob, lr, warmup, *rest):
-        seen.append({"steps": steps, "lr": lr, "warmup": warmup, "checkpoint": checkpoint})
-        stage(out, waves, steps, batch_size, seed, checkpoint, mask_prob, lr, warmup, *rest)
+    def spy(out, waves, labels, kmeans, source, model, head_state, **settings):
+        seen.append(dict(settings, labels=labels, source=source))
+        stage(out, waves, labels, kmeans, source, model, head_state, **settings)
         seen[-1]["centroids"] = np.load(out / "hubert_targets.npz")["centroids"].copy()
         seen[-1]["w"] = load_model(out)[0].encoder.layers[0].attention.q_proj.weight.detach().clone()
 
     monkeypatch.setattr(training, "_hubert_stage", spy)
+    shipped = training.SHIPPED_DIR / "tiny-hubert"
     settings = dict(steps=3, batch_size=2, clusters=4, restarts=2, restart_steps=1500, restart_lr=1e-4,
                     restart_warmup=1, checkpoint=tmp_path / "ck.pt")
     training.train_hubert(tmp_path / "staged", **settings)
     assert [(s["steps"], s["lr"], s["warmup"]) for s in seen] == [(1, 1e-3, 400), (1, 1e-4, 1), (1, 1e-4, 1)]
     assert [s["checkpoint"].name for s in seen] == ["ck.pt", "ck-restart1.pt", "ck-restart2.pt"]
     assert all(np.array_equal(seen[0]["centroids"], s["centroids"]) for s in seen), "restarts keep the k-means"
+    assert all(s["labels"] is seen[0]["labels"] for s in seen), "restarts predict the first stage's targets"
     assert all(0 < float((a["w"] - b["w"]).abs().max()) < 0.05 for a, b in zip(seen, seen[1:])), \
         "each restart takes small steps from the stage before"
+    assert not (tmp_path / "ck-stages.json").exists(), "a finished run leaves no record of stages behind"
 
-    seen.clear()  # a run that stopped during the second restart: only that restart runs again
-    torch.save({"recipe": "stopped early"}, tmp_path / "ck-restart2.pt")
+    seen.clear()  # a run that stopped after its first restart: only the second runs again, with the restart settings
+    (tmp_path / "ck-stages.json").write_text(json.dumps({"done": 1, "seconds": 30.0}))
+    assert training.checkpoint_seconds(tmp_path / "ck.pt") == 30.0, "train() counts the stages done before"
     training.train_hubert(tmp_path / "staged", **settings)
-    assert [s["checkpoint"].name for s in seen] == ["ck-restart2.pt"]
+    assert [(s["checkpoint"].name, s["steps"], s["lr"], s["warmup"]) for s in seen] == [("ck-restart2.pt", 1, 1e-4, 1)]
+    assert seen[0]["source"] == (None, 4), "the resumed restart rebuilds the MFCC targets the k-means was fitted on"
+
+    seen.clear()  # a second iteration with a restart: the restart predicts the same layer targets, not MFCC clusters
+    training.train_hubert(tmp_path / "iter2", steps=2, batch_size=2, targets_from=shipped, target_layer=2, clusters=4,
+                          restarts=1, restart_steps=1, restart_lr=1e-4, restart_warmup=1)
+    assert [s["source"] for s in seen] == [(str(shipped), 2)] * 2
+    assert np.load(tmp_path / "iter2" / "hubert_targets.npz")["centroids"].shape == (4, 192)

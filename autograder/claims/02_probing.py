@@ -146,14 +146,16 @@ claims.check("fine-tuning changed mainly the top layers, as reported for large m
 tried = {name: (run, pd.DataFrame(r["table"])) for r in load_records("tiny-hubert") for name, run in r["runs"].items()}
 curves = {name: t[t.subject == name].set_index("layer") for name, (_, t) in tried.items()}
 kinds = {name: run["summary"].lower() for name, (run, _) in tried.items()}
-objectives = ("500 clusters", "iteration 2", "data2vec", "contrastive")
+objectives = ("500 clusters", "iteration 2", "data2vec")
 others = [n for n, k in kinds.items() if any(w in k for w in objectives)]
-worse = ("more clusters, a second HuBERT iteration, data2vec and the wav2vec 2.0 objective all did worse, and only "
-         "longer pretraining helped")
-claims.check(worse, len(others) == 6 and all(not len(curves[n]) or curves[n].probe.max() < curves["hubert-first-stage"]
-                                             .probe.max() for n in others)
-             and all(k in " ".join(kinds.values()) for k in objectives),
-             runs=others)
+contrastive = [n for n, k in kinds.items() if "contrastive" in k]
+first_best = curves["hubert-first-stage"].probe.max()
+worse = ("more clusters, a second HuBERT iteration and data2vec all ended below the first 3 500 steps of the shipped "
+         "recipe, the wav2vec 2.0 objective did not train, and only longer pretraining helped")
+claims.check(worse, len(others) == 4 and all(curves[n].probe.max() < first_best for n in others)
+             and len(contrastive) == 2 and all("outcome" in tried[n][0] and not len(curves[n]) for n in contrastive)
+             and all(curves[n].probe.max() > first_best for n in ("hubert-continued", "hubert-restarts-3"))
+             and "3 500 steps" in kinds["hubert-first-stage"], runs=others + contrastive)
 first = curves["hubert-first-stage"]
 first_flat = "The first 3 500 steps alone left a flat curve below MFCCs at every layer (best 0.626)"
 claims.number(first_flat, "0.626", first.probe.max())
