@@ -1000,11 +1000,11 @@ def _hubert_stage(out: Path, waves: list[np.ndarray], labels: list[np.ndarray],
 def masked_prediction_accuracy(path: Path, waves: list[np.ndarray], seed: int = SEED) -> float:
     """Accuracy of ``tiny-hubert``'s pretraining task (cluster id of masked frames) on ``waves``."""
 
-    model, fe = load_model(path)
-    tg = np.load(Path(path) / "hubert_targets.npz")
-    head = HubertPretrainingHead(model.config.hidden_size, len(tg["centroids"]))
-    head.load_state_dict(torch.load(Path(path) / "pretraining_head.pt"))
-    labels = [assign_clusters(mfcc_deltas(w), tg["centroids"], tg["mean"], tg["std"]) for w in waves]
+    model, kmeans, source, head_state = _saved_stage(path)
+    fe = wav2vec2_feature_extractor()  # the processor every stage saves beside its weights
+    head = HubertPretrainingHead(model.config.hidden_size, len(kmeans[0]))
+    head.load_state_dict(head_state)
+    labels = [assign_clusters(f, *kmeans) for f in _target_frames(waves, *source)]  # the targets it was trained on
     rng = np.random.default_rng(seed)
     np.random.seed(seed)
     hits = total = 0
