@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from course.grading.build import build
 from course.grading.layout import assignment_ids, source_notebook
 from course.grading.notebooks import (expected_value_messages, graded_cells, hidden_lines, leaks, nbgrader_meta,
                                       read_notebook, write_notebook)
-from course.grading.variants import apply_variant, cell_errors, is_delegating, variant_outcomes, variants
+from course.grading.variants import apply_variant, is_delegating, variant_outcomes, variants
 from grading_cases import LEAK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,8 +73,8 @@ def without_analysis(nb):
     """``nb`` without the cells tagged ``analysis``: the slow applications on the corpus that no test cell reads.
 
     Grading and the tests of the tests only need the cells the tests depend on, which keeps the suite's time per
-    assignment low; the drift check runs every solution in full and
-    :func:`test_an_unfinished_notebook_runs_to_the_end_and_only_its_tests_fail` every release.
+    assignment low; the drift check runs every solution in full and the pooled grading run (:func:`graded_class`)
+    every release.
     """
     nb.cells = [c for c in nb.cells if "analysis" not in c.metadata.get("tags", [])]
     return nb
@@ -126,12 +125,13 @@ DELEGATING_CLASS = "00_orientation"
 def graded_class(tmp_path_factory):
     """One run of the real pipeline (nbgrader, the sandbox, feedback) over the whole course, so that both workers
     stay busy: for every assignment the reference solution with a leaking cell in front ("reference": it prints
-    every later cell's source, hidden tests included, wherever it can) and the unmodified release ("release");
+    every later cell's source, hidden tests included, wherever it can) and the unmodified release, analysis cells
+    included ("release": its autograded copy also serves :func:`release_errors`);
     one student per delegating variant of :data:`DELEGATING_CLASS`; and a "delegator" whose every answer, in every
     assignment, hands its work to the course's implementation (each in the way of that cell's delegating variant).
 
-    The analysis cells are left out (no test reads them; the drift check runs them in full), so this costs about
-    one notebook's test cells per submission.
+    Except in the release, the analysis cells are left out (no test reads them; the drift check runs them in full),
+    so this costs about one notebook's test cells per submission and one full run per release.
     """
     tmp = tmp_path_factory.mktemp("class")
     for a in ASSIGNMENTS:
@@ -139,8 +139,8 @@ def graded_class(tmp_path_factory):
         reference.cells.insert(1, type(reference.cells[0])(cell_type="code", source=LEAK, metadata={}, outputs=[],
                                                           execution_count=None, id="leak"))
         write_notebook(reference, tmp / "subs" / "reference" / a / f"{a}.ipynb")
-        release = without_analysis(read_notebook(ROOT / "exercises" / f"{a}.ipynb"))
-        write_notebook(release, tmp / "subs" / "release" / a / f"{a}.ipynb")
+        (tmp / "subs" / "release" / a).mkdir(parents=True)
+        shutil.copy(ROOT / "exercises" / f"{a}.ipynb", tmp / "subs" / "release" / a / f"{a}.ipynb")
     solution = read_notebook(ROOT / "solutions" / f"{DELEGATING_CLASS}.ipynb")
     delegating = {v.name: v for v in variants(COURSE, DELEGATING_CLASS) if is_delegating(v)}
     for name, v in delegating.items():
@@ -230,15 +230,17 @@ def test_a_delegating_variant_of_every_graded_function_loses_all_its_points(bloc
 
 
 @pytest.fixture(scope="module")
-def release_errors():
-    """Every learner notebook of ``exercises/`` as it is released, analysis cells included, run top to bottom the
-    way Run All does (every cell runs whatever failed before), two at a time; the failing cells of each."""
-    def run(a):
-        return cell_errors(read_notebook(ROOT / "exercises" / f"{a}.ipynb"), source_notebook(COURSE, a).parent,
-                           int(budget()[1]))
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(ASSIGNMENTS, pool.map(run, ASSIGNMENTS)))
+def release_errors(graded_class):
+    """Every learner notebook of ``exercises/`` as it is released, analysis cells included, as the pooled grading
+    run executed it (nbgrader runs every cell whatever failed before, as Run All does; the autograded copy keeps
+    the outputs): the failing cells of each, ``{cell index: "ExceptionType: message"}``."""
+    errors = {}
+    for a in ASSIGNMENTS:
+        ran = read_notebook(graded_class["course"] / "autograded" / "release" / a / f"{a}.ipynb")
+        assert len(ran.cells) == len(read_notebook(ROOT / "exercises" / f"{a}.ipynb").cells), a
+        errors[a] = {i: f"{o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(ran.cells)
+                     for o in c.get("outputs", []) if o.get("output_type") == "error"}
+    return errors
 
 
 @pytest.mark.parametrize("a", ASSIGNMENTS)

@@ -350,15 +350,6 @@ def test_variant_runs_start_from_the_state_above_their_answer_and_report_each_pa
     assert got["f-hidden"]["test_f"] == BlockOutcome(visible=True, hidden=False, message="AssertionError: two")
 
 
-def test_cell_errors_names_the_failing_cells_and_runs_past_them(tmp_path):
-    from course.grading.variants import cell_errors
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [_cell("y = 1 / 0"), nbformat.v4.new_markdown_cell("text"), _cell("z = 2"),
-                _cell("z += 1\nassert z == 4, z")]
-    assert cell_errors(nb, tmp_path, timeout=10) == {0: "ZeroDivisionError: division by zero", 3: "AssertionError: 3"}
-
-
 # -- broken variants as patches -----------------------------------------------------------------------------------
 
 

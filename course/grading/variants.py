@@ -284,12 +284,6 @@ def variant_outcomes(source: NotebookNode, broken: list[Variant], data_dir: Path
                 for gid, p in r["parts"].items()} for n, r in reports.items()}
 
 
-def cell_errors(nb: NotebookNode, data_dir: Path, timeout: int) -> dict[int, str]:
-    """Run ``nb`` top to bottom as :func:`variant_outcomes` runs the source (every cell running whatever failed
-    before) and report the cells that failed: ``{cell index: "ExceptionType: message"}``."""
-    return {int(i): e for i, e in _launch(nb, {}, data_dir, timeout, 1)["reference"]["errors"].items()}
-
-
 def _launch(nb: NotebookNode, forks: dict[int, list[list[str]]], data_dir: Path, timeout: int,
             workers: int) -> dict[str, dict]:
     """Run ``nb`` in a fresh process (:func:`_run_job`) in a scratch copy of ``data_dir``, forking at ``forks``
