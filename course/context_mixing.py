@@ -53,7 +53,7 @@ from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, segment_frames, starts_after_end
 from course.lenses import final_layer_norm
 from course.models import encoder as encoder_of
-from course.models import is_whisper, model_device, whisper_audio_frames
+from course.models import is_whisper, model_device, per_head_attention, whisper_audio_frames
 
 Span = tuple[int, int]
 
@@ -462,12 +462,24 @@ def encoder_layer(model, layer: int) -> LayerHandle:  # noqa: ANN001
     attention = getattr(module, "self_attn", None) or getattr(module, "attention", None)
     if attention is None:
         raise ValueError(f"{type(module).__name__} has no self_attn / attention module.")
+    relative = hasattr(attention, "gru_rel_pos_linear")  # WavLM: gated relative position bias
+    first = layers[0].attention if relative else None
 
     device = model_device(module)
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = _output(module(x.to(device), attention_mask=None))
-        return (norm(out) if norm is not None else out).to(x.device)
+        back, x = x.device, x.to(device)
+        if not relative:
+            out = _output(module(x, attention_mask=None))
+        else:
+            # Only WavLM's first layer holds the relative position embedding; the encoder hands its bias on to the
+            # later layers, so a later layer run alone needs it too.
+            # (and through its value projection: see course.models.per_head_attention).
+            n = x.shape[1]
+            bias = first.compute_bias(n, n)[None].expand(x.shape[0], -1, -1, -1).reshape(-1, n, n)
+            with per_head_attention(module):
+                out = _output(module(x, attention_mask=None, position_bias=bias, index=layer - 1))
+        return (norm(out) if norm is not None else out).to(back)
 
     return LayerHandle(run, attention, None, module)
 
@@ -559,7 +571,8 @@ def run_encoder(model, processor, waveform: np.ndarray) -> EncoderRun:  # noqa: 
         n = whisper_audio_frames(len(wave), fe.hop_length, out.hidden_states[0].shape[1])
     else:
         inputs = fe(wave, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_values
-        out = model.base_model(inputs.to(device), output_hidden_states=True, output_attentions=True)
+        with per_head_attention(model):
+            out = model.base_model(inputs.to(device), output_hidden_states=True, output_attentions=True)
         n = out.hidden_states[0].shape[1]
     if not out.attentions or out.attentions[0] is None:
         raise ValueError("The model returned no attention weights: load it with attn_implementation='eager' "

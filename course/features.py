@@ -19,6 +19,8 @@ entry has it. In post-LN models (wav2vec2-base) every entry is normalised.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -28,7 +30,7 @@ from tqdm.auto import tqdm
 
 from course.audio import SAMPLE_RATE, check_waveform
 from course.frames import FRAME_SECONDS, num_frames
-from course.models import is_whisper, model_device, whisper_audio_frames
+from course.models import is_whisper, model_device, per_head_attention, whisper_audio_frames
 
 
 @dataclass
@@ -76,8 +78,16 @@ def _waveforms(items: Sequence) -> tuple[list[str], list[np.ndarray]]:
     return ids, waves
 
 
-def _supports_padding_mask(processor) -> bool:  # noqa: ANN001
+#: Model types whose outputs depend on padding even with an attention mask: data2vec-audio's positional embedding
+#: is a stack of five convolutions, so the padded frames (zeroed before the first) leak into the real ones.
+PADDING_LEAKS = ("data2vec-audio",)
+
+
+def _supports_padding_mask(processor, model=None) -> bool:  # noqa: ANN001
+    """Whether padded batches give the same outputs as one utterance at a time."""
     fe = getattr(processor, "feature_extractor", processor)
+    if model is not None and getattr(model.config, "model_type", "") in PADDING_LEAKS:
+        return False
     return bool(getattr(fe, "return_attention_mask", True))
 
 
@@ -103,9 +113,10 @@ def encode(model, processor, waveforms: list[np.ndarray], attentions: bool = Fal
     else:
         inputs = fe(waveforms, sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True,
                     return_tensors="pt").to(device)
-        mask = inputs.get("attention_mask") if _supports_padding_mask(processor) else None
-        out = model(inputs.input_values, attention_mask=mask, output_hidden_states=True,
-                    output_attentions=attentions)
+        mask = inputs.get("attention_mask") if _supports_padding_mask(processor, model) else None
+        with per_head_attention(model) if attentions else nullcontext():  # WavLM: every head's own map
+            out = model(inputs.input_values, attention_mask=mask, output_hidden_states=True,
+                        output_attentions=attentions)
         valid = [int(model._get_feat_extract_output_lengths(torch.tensor(n))) for n in lengths]
     hs = torch.stack(out.hidden_states, dim=1)  # (batch, L+1, T, D)
     att = torch.stack(out.attentions, dim=1) if attentions else None  # (batch, L, H, T, T)
@@ -138,7 +149,9 @@ def extract(
     batch_size : int
         Utterances per forward pass. Padding is masked, so results do not
         depend on it (for models whose feature extractor does not use an
-        attention mask, e.g. wav2vec2-base, utterances run one at a time).
+        attention mask, e.g. wav2vec2-base, and for data2vec-audio, whose
+        stacked positional convolutions carry the padding into the real
+        frames, utterances run one at a time).
         Memory grows with it: the convolutional front end's activations of a
         whole batch are alive at once (60 corpus utterances through
         tiny-w2v2-ctc raised the peak by 0.38 GB at 8, 0.25 GB at 4 and
@@ -155,7 +168,7 @@ def extract(
     """
 
     ids, waves = _waveforms(utterances)
-    if not _supports_padding_mask(processor) and not is_whisper(model):
+    if not _supports_padding_mask(processor, model) and not is_whisper(model):
         batch_size = 1
     order = np.argsort([-len(w) for w in waves], kind="stable")  # similar lengths together: less padding
     reps: list[Representation | None] = [None] * len(waves)

@@ -75,15 +75,22 @@ class LensResult:
 # Layer norms
 
 
+#: wav2vec 2.0-style model types without a pre-LN variant, whose configurations have no ``do_stable_layer_norm``.
+POST_LN_ONLY = ("data2vec-audio",)
+
+
 def is_pre_ln(model) -> bool:  # noqa: ANN001
     """Whether the (encoder of the) model is a pre-LN transformer.
 
     Whisper is pre-LN by design; wav2vec 2.0-style models say so in
-    ``config.do_stable_layer_norm``. Other architectures raise, rather than
+    ``config.do_stable_layer_norm``, except data2vec-audio, which is post-LN
+    only (:data:`POST_LN_ONLY`). Other architectures raise, rather than
     guess.
     """
     if is_whisper(model):
         return True
+    if getattr(model.config, "model_type", "") in POST_LN_ONLY:
+        return False
     flag = getattr(model.config, "do_stable_layer_norm", None)
     if flag is None:
         raise ValueError(f"Cannot tell where {type(model).__name__} puts its layer norms "

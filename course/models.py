@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
@@ -251,3 +252,52 @@ def whisper_audio_frames(n_samples: int, hop_length: int, n_positions: int) -> i
     ``ceil(n_samples / (2 hop_length))`` frames, at most the whole window.
     """
     return min(int(n_positions), -(-int(n_samples) // (2 * int(hop_length))))
+
+
+@contextmanager
+def per_head_attention(model: torch.nn.Module):  # noqa: ANN201
+    """Within the block, WavLM-family attention computes through its projection modules and reports every head.
+
+    transformers runs WavLM's attention with ``torch.nn.functional.multi_head_attention_forward``, which reads the
+    projection *weights* (so a hook on ``v_proj``, as in value zeroing, changes nothing) and returns the average of
+    the heads, copied to every head. Inside this block each WavLM attention module of ``model`` (or ``model`` itself,
+    if it is a layer) uses :class:`ProjectedAttention` instead: the same outputs, one attention map per head, and
+    values that pass through ``v_proj``. Other families are left as they are.
+    """
+    patched = [m for m in model.modules() if hasattr(m, "gru_rel_pos_linear")]
+    for m in patched:
+        m.torch_multi_head_self_attention = ProjectedAttention(m)  # shadows the method on this instance
+    try:
+        yield model
+    finally:
+        for m in patched:
+            del m.torch_multi_head_self_attention  # back to transformers' own method
+
+
+class ProjectedAttention:
+    """WavLM's multi-head attention computed through its ``q_proj``, ``k_proj`` and ``v_proj`` modules.
+
+    The same computation as transformers' (scaled dot product plus the gated relative position bias, softmax,
+    weighted values, output projection), for :func:`per_head_attention`. Eval mode only (no dropout).
+    """
+
+    def __init__(self, attention: torch.nn.Module):
+        self.attention = attention
+
+    def __call__(self, hidden_states: torch.Tensor, attention_mask, gated_position_bias: torch.Tensor):  # noqa: ANN001, ANN204
+        a = self.attention
+        if a.training:
+            raise ValueError("The model is in training mode (dropout on): call model.eval() first.")
+        b, n, dim = hidden_states.shape
+        heads = a.num_heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:  # (b, n, dim) -> (b, heads, n, dim / heads)
+            return t.view(b, n, heads, dim // heads).transpose(1, 2)
+
+        q, k, v = split(a.q_proj(hidden_states)), split(a.k_proj(hidden_states)), split(a.v_proj(hidden_states))
+        scores = q @ k.transpose(-1, -2) / (dim // heads) ** 0.5 + gated_position_bias.view(b, heads, n, n)
+        if attention_mask is not None:
+            scores = scores.masked_fill(attention_mask.ne(1)[:, None, None, :], float("-inf"))
+        weights = scores.softmax(-1)
+        out = a.out_proj((weights @ v).transpose(1, 2).reshape(b, n, dim))
+        return out, weights
