@@ -8,11 +8,12 @@ itself: the CTC lens against the model cut after each layer (post-LN and pre-LN 
 norm sits), a layer handle against the encoder's own next hidden state (WavLM passes a relative position bias from
 layer to layer), the decoder lens against the encoder cut after each layer and against ``generate`` (Whisper's
 30 s window), value zeroing against an attention whose values really were zeroed. Two short utterances each; the
-largest models are marked slow.
+largest models are marked slow and run only with ``COURSE_TEST_LARGE_MODELS=1``.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -30,10 +31,18 @@ from course.models import encoder, load_model, num_layers
 from course.similarity import feature_space_linear_cka, rsa
 from speech_course_tools.families import FAMILIES, family_config, save_family
 
-ENCODERS = [pytest.param(n, marks=[pytest.mark.slow] if f.slow else [], id=n)
-            for n, f in FAMILIES.items() if not f.is_whisper]
-WHISPERS = [pytest.param(n, marks=[pytest.mark.slow] if f.slow else [], id=n)
-            for n, f in FAMILIES.items() if f.is_whisper]
+#: The largest families (wav2vec2-large-lv60, 1.3 GB; Whisper-small, 1 GB) run only when asked: about 2.5 minutes
+#: on 2 cores, which the CI run's 45 minutes cannot spare. Last run 2026-12-07: all 12 of their tests passed.
+LARGE = pytest.mark.skipif(os.environ.get("COURSE_TEST_LARGE_MODELS") != "1",
+                           reason="set COURSE_TEST_LARGE_MODELS=1 to check the largest families too (about 2.5 min)")
+
+
+def _params(whisper: bool) -> list:
+    return [pytest.param(n, marks=[pytest.mark.slow, LARGE] if f.slow else [], id=n)
+            for n, f in FAMILIES.items() if f.is_whisper == whisper]
+
+
+ENCODERS, WHISPERS = _params(False), _params(True)
 
 
 @pytest.fixture(scope="module")
