@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import warnings
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
@@ -46,6 +47,14 @@ SHIPPED = {name: spec.summary for name, spec in MODELS.items()}
 
 #: Real models of the same families, for online use.
 HUB_EXAMPLES = ("facebook/wav2vec2-base-960h", "facebook/hubert-large-ls960-ft", "openai/whisper-tiny")
+
+
+class ModelTooLargeError(CourseError, MemoryError):
+    """A model whose weights alone would not fit in the memory this machine has left."""
+
+
+class LargeModelWarning(UserWarning):
+    """A model a notebook may not have the memory for (its weights fit, its twin and activations may not)."""
 
 
 class ModelNotAvailableError(CourseError, OSError):
@@ -168,12 +177,73 @@ def load_model(name_or_path: str | PathLike = "tiny-w2v2-ctc", random_init: bool
     except (OSError, ValueError, TypeError):
         processor = T.AutoFeatureExtractor.from_pretrained(src)
     cls = _model_class(config)
+    check_memory(cls, config, str(name_or_path))
     if random_init:
         torch.manual_seed(seed)
         model = cls.from_config(config, attn_implementation="eager", dtype=torch.float32)
     else:
         model = cls.from_pretrained(src, dtype=torch.float32, attn_implementation="eager")
     return model.eval(), processor
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: the container's limit less its use (cgroup v2 or v1, as on Binder),
+    else the kernel's ``MemAvailable``; None where neither can be read."""
+    limits = [("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+              ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")]
+    left = []
+    for limit, usage in limits:
+        try:
+            cap, used = Path(limit).read_text().strip(), Path(usage).read_text().strip()
+        except OSError:
+            continue
+        if cap.isdigit() and used.isdigit() and int(cap) < 1 << 60:  # "max" or a huge number: no limit
+            left.append(int(cap) - int(used))
+    try:
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        left += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
+    except OSError:
+        pass
+    return min(left) if left else None
+
+
+#: How many times its weights a notebook needs beyond what the kernel already holds, roughly: the model, the random
+#: twin most notebooks load as their control, and activations. Measured 2026-12-07 with a full-size wav2vec2-base
+#: (0.38 GB of weights) and a handful of utterances: notebooks 02 and 03 peaked 1.4 and 0.84 GB above their runs on
+#: the shipped model (3.7 and 2.2 times the weights).
+HEADROOM = 4.0
+
+
+def check_memory(cls, config, name: str, available: int | None = None) -> int:  # noqa: ANN001
+    """Refuse a model whose weights alone exceed the memory left, and warn when a notebook's use of it may.
+
+    The parameters are counted on PyTorch's ``meta`` device (no memory used), before any weight is read.
+
+    Returns
+    -------
+    int
+        The weights' size in bytes (float32).
+
+    Raises
+    ------
+    ModelTooLargeError
+        If the weights alone do not fit in :func:`available_memory` (or ``available``).
+    """
+    with torch.device("meta"):
+        n = sum(p.numel() for p in cls.from_config(config).parameters())
+    size = 4 * n
+    left = available_memory() if available is None else available
+    if left is not None and size > left:
+        raise ModelTooLargeError(
+            f"{name!r} has {n / 1e6:.0f} M parameters ({size / 1e9:.1f} GB as float32) but this machine has "
+            f"{left / 1e9:.1f} GB of memory left: loading it would end the kernel. Choose a smaller model (a shipped "
+            f"one, or a base-size checkpoint) or a machine with more memory.")
+    if left is not None and HEADROOM * size > left:
+        warnings.warn(
+            f"{name!r} needs {size / 1e9:.1f} GB for its weights and a notebook about {HEADROOM:.0f} times that "
+            f"(its random twin, activations); {left / 1e9:.1f} GB is left. Lower the number of utterances, or expect "
+            "the kernel to run out of memory.", LargeModelWarning, stacklevel=3)
+    return size
 
 
 #: Parameter-name fragments of the convolutional front end (wav2vec 2.0 / HuBERT feature encoder and projection;
@@ -284,7 +354,8 @@ class ProjectedAttention:
     def __init__(self, attention: torch.nn.Module):
         self.attention = attention
 
-    def __call__(self, hidden_states: torch.Tensor, attention_mask, gated_position_bias: torch.Tensor):  # noqa: ANN001, ANN204
+    def __call__(self, hidden_states: torch.Tensor, attention_mask,  # noqa: ANN001, ANN204
+                 gated_position_bias: torch.Tensor):
         a = self.attention
         if a.training:
             raise ValueError("The model is in training mode (dropout on): call model.eval() first.")

@@ -366,3 +366,35 @@ def test_each_model_card_is_what_the_tooling_writes_from_its_records(tmp_path, n
     write_model_card(name, out, json.loads((out / "metrics.json").read_text()))
     assert (out / "README.md").read_text() == (SHIPPED_DIR / name / "README.md").read_text(), (
         f"course/shipped/{name}/README.md is stale: rewrite it with `speech-course models cards {name}`")
+
+
+def test_a_model_too_large_for_the_memory_left_is_refused_before_its_weights_are_read(monkeypatch):
+    import warnings
+
+    import transformers as T
+
+    import course.models as models
+    from course.models import HEADROOM, LargeModelWarning, ModelTooLargeError, check_memory
+
+    config = T.AutoConfig.from_pretrained(models.resolve("tiny-w2v2-ctc"))
+    cls = models._model_class(config)
+    size = check_memory(cls, config, "tiny-w2v2-ctc", available=10**12)
+    assert size == 4 * sum(p.numel() for p in models.load_model("tiny-w2v2-ctc")[0].parameters())
+    with pytest.raises(ModelTooLargeError, match=r"M parameters \(0\.0 GB as float32\).*Choose a smaller model"):
+        check_memory(cls, config, "tiny-w2v2-ctc", available=size - 1)
+    with pytest.warns(LargeModelWarning, match="needs 0.0 GB for its weights"):
+        check_memory(cls, config, "tiny-w2v2-ctc", available=int(HEADROOM * size) - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_memory(cls, config, "tiny-w2v2-ctc", available=int(HEADROOM * size) + 1)  # room for all of it
+    monkeypatch.setattr(models, "available_memory", lambda: size // 2)
+    monkeypatch.setattr(cls, "from_pretrained", lambda *a, **k: pytest.fail("weights read"))
+    with pytest.raises(ModelTooLargeError, match="'tiny-w2v2-ctc' has"):
+        models.load_model("tiny-w2v2-ctc")
+
+
+def test_available_memory_is_read_from_the_machine():
+    from course.models import available_memory
+
+    left = available_memory()
+    assert left is None or 0 < left < 1 << 50

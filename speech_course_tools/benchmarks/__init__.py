@@ -28,6 +28,7 @@ MODULES = (
     "speech_course_tools.benchmarks.attribution",
     "speech_course_tools.benchmarks.context_mixing",
     "speech_course_tools.benchmarks.system",
+    "speech_course_tools.benchmarks.families",
 )
 
 
