@@ -4,8 +4,8 @@ Hub downloads are impossible offline, but the architectures are not: each family
 hyper-parameters of the hub id it names (its ``config.json``, written out here by hand), given random weights and
 saved with ``save_pretrained``, so that ``course.models.load_model(directory)`` takes the same path a hub id takes
 after its download. The feature extractor's settings follow the front end: group-norm front ends take no attention
-mask (as wav2vec2-base-960h's own files say), layer-norm ones do. The conformance suite (``tests/test_conformance.py``) runs every
-method of the course on each; the benchmarks time them.
+mask (as wav2vec2-base-960h's own files say), layer-norm ones do. The conformance suite
+(``tests/test_conformance.py``) runs every method of the course on each; the benchmarks time them.
 
 Only the weights are random: layer counts, widths, heads, the place of every layer norm, the convolutional front
 end, relative position buckets (WavLM), the 30 s window (Whisper) and the attention implementation are those of the
@@ -17,10 +17,15 @@ and special-token ids but no merges (no hub files), so a token decodes to a plac
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import transformers as T
+from tokenizers.pre_tokenizers import ByteLevel
+from transformers import (GenerationConfig, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor,
+                          WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer)
 
 #: Phones of the course's CTC vocabulary: the blank first, as in the shipped recognisers.
 CTC_VOCAB = ("<pad>", "|", "a", "e", "i", "o", "u", "b", "d", "g", "k", "m", "n", "p", "s", "t")
@@ -35,6 +40,7 @@ class Family:
     hyper: dict
     preprocessor: dict = field(default_factory=dict)
     slow: bool = False  #: too large for the fast tier (the conformance suite marks it slow)
+    also: tuple[str, ...] = ()  #: other hub ids with exactly this architecture (their own head aside)
 
     @property
     def is_whisper(self) -> bool:
@@ -51,7 +57,8 @@ _NO_MASK = dict(do_normalize=True, return_attention_mask=False)
 _MASK = dict(do_normalize=True, return_attention_mask=True)
 
 FAMILIES: dict[str, Family] = {
-    "wav2vec2-base": Family("facebook/wav2vec2-base-960h", "Wav2Vec2Config", {**_BASE, **_GROUP_NORM}, _NO_MASK),
+    "wav2vec2-base": Family("facebook/wav2vec2-base-960h", "Wav2Vec2Config", {**_BASE, **_GROUP_NORM}, _NO_MASK,
+                            also=("facebook/wav2vec2-base", "superb/wav2vec2-base-superb-ks")),
     "wav2vec2-large-lv60": Family(
         "facebook/wav2vec2-large-960h-lv60-self", "Wav2Vec2Config",
         dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, hidden_act="gelu",
@@ -90,9 +97,6 @@ def whisper_special_tokens() -> list[str]:
 
 
 def _whisper_processor():  # noqa: ANN202
-    from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
-
     alphabet = sorted(ByteLevel.alphabet())
     words = [f"w{i}" for i in range(50257 - len(alphabet))]  # placeholders: one whole word each, no merges
     vocab = {t: i for i, t in enumerate(alphabet + words)}
@@ -104,10 +108,6 @@ def _whisper_processor():  # noqa: ANN202
 
 
 def _ctc_processor(preprocessor: dict):  # noqa: ANN202
-    import tempfile
-
-    from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor
-
     with tempfile.TemporaryDirectory() as tmp:
         vocab = Path(tmp) / "vocab.json"
         vocab.write_text(json.dumps({t: i for i, t in enumerate(CTC_VOCAB)}), encoding="utf-8")
@@ -129,8 +129,6 @@ def family_config(name: str, head: str = "ctc", num_labels: int = 4, **overrides
     overrides
         Hyper-parameters to change (for example ``num_hidden_layers`` for a quick check): the suite uses none.
     """
-    import transformers as T
-
     family = FAMILIES[name]
     hyper = {**family.hyper, **overrides}
     if family.is_whisper:
@@ -161,9 +159,6 @@ def save_family(name: str, out: str | Path, head: str = "ctc", seed: int = 0, nu
 
     Returns ``out``, which :func:`course.models.load_model` then loads like a downloaded hub model.
     """
-    import transformers as T
-    from transformers import GenerationConfig
-
     family = FAMILIES[name]
     config = family_config(name, head, num_labels, **overrides)
     arch = config.architectures[0]
