@@ -473,8 +473,8 @@ def encoder_layer(model, layer: int) -> LayerHandle:  # noqa: ANN001
             out = _output(module(x, attention_mask=None))
         else:
             # Only WavLM's first layer holds the relative position embedding; the encoder hands its bias on to the
-            # later layers, so a later layer run alone needs it too.
-            # (and through its value projection: see course.models.per_head_attention).
+            # later layers, so a later layer run alone needs it too. Its attention runs through its value
+            # projection (course.models.per_head_attention), so value zeroing reaches it.
             n = x.shape[1]
             bias = first.compute_bias(n, n)[None].expand(x.shape[0], -1, -1, -1).reshape(-1, n, n)
             with per_head_attention(module):

@@ -83,10 +83,10 @@ def _waveforms(items: Sequence) -> tuple[list[str], list[np.ndarray]]:
 PADDING_LEAKS = ("data2vec-audio",)
 
 
-def _supports_padding_mask(processor, model=None) -> bool:  # noqa: ANN001
+def _supports_padding_mask(processor, model) -> bool:  # noqa: ANN001
     """Whether padded batches give the same outputs as one utterance at a time."""
     fe = getattr(processor, "feature_extractor", processor)
-    if model is not None and getattr(model.config, "model_type", "") in PADDING_LEAKS:
+    if getattr(model.config, "model_type", "") in PADDING_LEAKS:
         return False
     return bool(getattr(fe, "return_attention_mask", True))
 
