@@ -388,3 +388,23 @@ def test_only_delegating_variants_may_be_whole_cells(tmp_path):
                                                     "    return round(t / 0.02)\n")
     with pytest.raises(VariantError, match="only delegating variants are whole cells"):
         variants(tmp_path, "00_orientation")
+
+
+def test_new_gradebooks_get_nbgraders_own_revision_without_a_subprocess(tmp_path, monkeypatch):
+    """``course.grading.assignments.alembic_head`` replaces nbgrader's ``alembic heads`` subprocess (4.7 s per new
+    gradebook): it must stamp the revision that command prints, and no subprocess may run."""
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from course.grading.assignments import alembic_head, nbgrader_api
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:  # what nbgrader's own function runs
+        heads = subprocess.check_output([str(Path(sys.executable).parent / "alembic"), "-c", ini, "heads"], text=True)
+    expected = heads.split()[0]
+    assert alembic_head() == expected
+    nbgrader_api(tmp_path)
+    monkeypatch.setattr(subprocess, "check_output", lambda *a, **k: pytest.fail(f"a subprocess ran: {a}"))
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "c") as gb:
+        stamped = gb.db.execute(nbgrader.api.text("SELECT version_num FROM alembic_version")).scalar()
+    assert stamped == expected
