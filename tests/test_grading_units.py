@@ -408,3 +408,18 @@ def test_new_gradebooks_get_nbgraders_own_revision_without_a_subprocess(tmp_path
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "c") as gb:
         stamped = gb.db.execute(nbgrader.api.text("SELECT version_num FROM alembic_version")).scalar()
     assert stamped == expected
+
+
+def test_the_longest_notebooks_are_graded_first_and_an_unreadable_one_does_not_stop_the_order(tmp_path):
+    from course.grading.grade import _code_cells
+    from course.grading.submissions import Submission
+
+    subs = []
+    for name, n in (("short", 2), ("long", 9), ("middle", 5)):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")] * n + [nbformat.v4.new_markdown_cell("x")])
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        subs.append(Submission(name, "00_orientation", path))
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    subs.append(Submission("broken", "00_orientation", tmp_path / "broken.ipynb"))
+    assert [s.student for s in sorted(subs, key=_code_cells, reverse=True)] == ["long", "middle", "short", "broken"]

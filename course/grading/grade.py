@@ -24,6 +24,7 @@ kept, so ``--student`` regrades one student without touching the rest.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -255,7 +256,7 @@ def grade_class(submissions: Path, out: Path, options: GradeOptions,
                     nbgrader_api(course_dir).generate_assignment(a, force=True, create=True)
         results = [(s, not_graded(s.status, s.detail, prepared[s.assignment].source_nb(),
                                   prepared[s.assignment].max_score), None) for s in subs if s.path is None]
-        todo = [s for s in subs if s.path is not None]
+        todo = sorted((s for s in subs if s.path is not None), key=_code_cells, reverse=True)  # longest first
         results += _run_jobs(todo, prepared, tmp / "jobs", mode, options)
         results.sort(key=lambda r: (r[0].student, r[0].assignment))
         rows = []
@@ -284,6 +285,19 @@ def write_similarity_report(submissions: Path, out: Path, course_dir: Path, say:
     except Exception as exc:  # noqa: BLE001 - information for the instructor must never cost a grade
         print(f"speech-course: warning: the similarity report failed ({type(exc).__name__}: {exc}); grades.csv is "
               "complete", file=sys.stderr)
+
+
+def _code_cells(sub: Submission) -> int:
+    """How many code cells ``sub`` has: the grading order's estimate of its cost.
+
+    Started longest first, the notebooks keep every worker busy until the end; started in the order of the
+    students' names, a long notebook started last runs alone while the other workers wait. A file that cannot be
+    read counts 0 (its job reports why).
+    """
+    try:
+        return sum(c.get("cell_type") == "code" for c in json.loads(sub.path.read_bytes()).get("cells", []))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 0
 
 
 def _run_jobs(todo: list[Submission], prepared: dict[str, PreparedAssignment], jobs: Path, mode: str,
