@@ -416,9 +416,10 @@ def test_the_longest_notebooks_are_graded_first_and_an_unreadable_one_does_not_s
 
     subs = []
     for name, n in (("short", 2), ("long", 9), ("middle", 5)):
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")] * n + [nbformat.v4.new_markdown_cell("x")])
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1") for _ in range(n)]
+                                      + [nbformat.v4.new_markdown_cell("x")])
         path = tmp_path / f"{name}.ipynb"
-        nbformat.write(nb, path)
+        path.write_text(json.dumps(nb))
         subs.append(Submission(name, "00_orientation", path))
     (tmp_path / "broken.ipynb").write_text("{not json")
     subs.append(Submission("broken", "00_orientation", tmp_path / "broken.ipynb"))
