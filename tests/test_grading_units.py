@@ -391,7 +391,7 @@ def test_only_delegating_variants_may_be_whole_cells(tmp_path):
 
 
 def test_new_gradebooks_get_nbgraders_own_revision_without_a_subprocess(tmp_path, monkeypatch):
-    """``course.grading.assignments.alembic_head`` replaces nbgrader's ``alembic heads`` subprocess (4.7 s per new
+    """``course.grading.assignments.alembic_head`` replaces nbgrader's ``alembic heads`` subprocess (3.3 s per new
     gradebook): it must stamp the revision that command prints, and no subprocess may run."""
     import nbgrader.api
     from nbgrader.api import Gradebook
