@@ -34,6 +34,7 @@ build, whose small samples give other numbers, only warns). See :func:`check_cla
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import html
 import json
@@ -52,6 +53,7 @@ import course
 from course.claims import Claims, claimed_sentences, sentences_not_in_text
 from course.errors import CourseError
 from course.grading.layout import repo_root
+from speech_course_tools import bibliography
 
 #: The repository's slides folder (sources, theme, vendored reveal.js).
 SLIDES_DIR = repo_root() / "slides"
@@ -485,10 +487,25 @@ def _render_body(md: str, figures: dict[str, dict], render: Callable[[str], str]
     return render(md)
 
 
+@functools.lru_cache(maxsize=1)
+def _bibliography() -> dict:
+    return bibliography.load()
+
+
+def cite(text: str) -> str:
+    """Citations by key (``[@key]``, :mod:`speech_course_tools.bibliography`) as in-text "(Author et al., Year)";
+    on the References slide, where each reference is written out, its marker is dropped."""
+    if not bibliography.CITATION.search(text):
+        return text
+    if re.search(r"^## (References|Reading list)", text, re.M):
+        return bibliography.strip_citations(text)
+    return bibliography.render_citations(text, _bibliography(), lambda entry, shown: shown)
+
+
 def render_slide(slide: Slide, figures: dict[str, dict], render: Callable[[str], str], where: str,
                  numbers: dict | None = None, missing: list | None = None) -> str:
-    lines = fill_numbers(slide.body, numbers or {}, missing).splitlines()
-    note_text = fill_numbers(slide.notes, numbers or {}, missing)
+    lines = cite(fill_numbers(slide.body, numbers or {}, missing)).splitlines()
+    note_text = cite(fill_numbers(slide.notes, numbers or {}, missing))
     head = ""
     if lines and lines[0].startswith("#") and any(line.strip() == "||" for line in lines):
         head, lines = lines[0], lines[1:]

@@ -85,7 +85,8 @@ def test_bonus_sections_and_model_answers_are_not_on_the_core_path():
              new_markdown_cell("### BEGIN SOLUTION\nmany words of a model answer\n### END SOLUTION"),
              new_markdown_cell("## Bonus: depth\n\nfour five six seven"),
              new_markdown_cell("more bonus words"),
-             new_markdown_cell("## 2. Back on the path\n\neight"))
+             new_markdown_cell("## 2. Back on the path\n\neight"),
+             new_markdown_cell("## References\n\n* Someone (2020). A long title of a paper. [@someone2020]"))
     assert E.core_markdown(nb)[1].strip() == ""
     assert E.word_count(nb) == len("## 1. Core one two three ## 2. Back on the path eight".split())
 

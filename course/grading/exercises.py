@@ -84,7 +84,8 @@ def exercises(nb: NotebookNode) -> list[Exercise]:
 
 
 def core_markdown(nb: NotebookNode) -> list[str]:
-    """The Markdown the learner reads on the core path: model answers and Bonus (or "Extra") sections left out.
+    """The Markdown the learner reads on the core path: model answers, Bonus (or "Extra") sections and the
+    References list left out (a list of works to look up, not prose to read on the way).
 
     A section is a cell that starts with a level-1 or level-2 heading; it runs to the next such cell.
     """
@@ -94,7 +95,7 @@ def core_markdown(nb: NotebookNode) -> list[str]:
             continue
         top = TOP_HEADING.match(cell.source.lstrip())
         if top:
-            bonus = top.group(1).lower().startswith(("bonus", "extra"))
+            bonus = top.group(1).lower().startswith(("bonus", "extra", "references"))
         if not bonus:
             texts.append(SOLUTION.sub("", cell.source))
     return texts

@@ -17,7 +17,8 @@ released                   what
 ``binder/``                the mybinder.org configuration, as is
 ``docs/``                  the learner-facing pages only (:data:`LEARNER_DOCS`) and the files they show
 ``README.md``              written for learners: setup, JupyterLab, self-check, submission, Binder link
-top-level files            ``pyproject.toml``, ``requirements.lock``, ``.gitignore``, a licence file if any
+top-level files            ``pyproject.toml``, ``requirements.lock``, ``.gitignore``, ``references.bib`` (the
+                           keys the notebooks' reference lists end with), a licence file if any
 =========================  ====================================================================================
 
 Everything else is left out, and :attr:`ReleaseResult.left_out` says why
@@ -79,7 +80,7 @@ LEARNER_DOCS = ("corpus.md", "models.md")
 #: Whole directories released as they are in the checkout.
 TREES = ("course", "exercises", "binder")
 #: Top-level files released as they are.
-FILES = ("pyproject.toml", "requirements.lock", ".gitignore")
+FILES = ("pyproject.toml", "requirements.lock", ".gitignore", "references.bib")
 #: Licence files, by name (case-insensitive, any extension).
 LICENCE_RE = re.compile(r"^(licen[cs]e|copying|notice)(\.[a-z]+)?$", re.IGNORECASE)
 #: Why the rest of the checkout stays out of the release.
@@ -98,6 +99,7 @@ LEFT_OUT = {
                            "benchmarks with their reference implementations, the lock",
     "tools": "maintainers' scripts (retraining the models, trying the newest dependencies)",
     ".ci": "the repository's CI script",
+    "book": "the course book's assets (vendored MathJax): the book is built from the solutions",
     "README.md": "replaced by a README for learners",
     "exercises/README.md": "replaced by a README for learners",
     "autograder/README.md": "replaced by a README for the learner release",
