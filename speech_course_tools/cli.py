@@ -15,6 +15,7 @@ from pathlib import Path
 from course.corpus import CORPUS_VERSION, VERSIONS
 from course.registry import MODELS  # not course.models: building the parser must not load torch
 from speech_course_tools.benchmarks.cli import add_arguments as add_benchmark_arguments
+from speech_course_tools.site import add_cli as add_site_cli
 from speech_course_tools.slides import add_cli as add_slides_cli
 
 
@@ -148,3 +149,4 @@ def add_commands(sub: argparse._SubParsersAction, groups: dict[str, argparse._Su
     bench.set_defaults(func=_bench)
 
     add_slides_cli(sub)
+    add_site_cli(sub)
