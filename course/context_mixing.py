@@ -1,6 +1,6 @@
 """Context mixing: how much each position of a speech Transformer draws on each part of its input.
 
-Three measures, all ending in a matrix whose row ``i`` says how much target
+Four measures, all ending in a matrix whose row ``i`` says how much target
 ``i`` (a frame, a word, a decoder token) mixes in source ``j``:
 
 * **attention weights** of one layer, averaged over heads;
@@ -13,7 +13,12 @@ Three measures, all ending in a matrix whose row ``i`` says how much target
   with the *value vectors* of a source span set to zero in every head (queries
   and keys untouched, so the attention weights do not change), and score how
   much each output position changed, ``d_n = 1 - cos(x~_n, x_n)``; average
-  over the target's positions and normalise each row to sum 1.
+  over the target's positions and normalise each row to sum 1;
+* **attention norms** (Kobayashi, Kuribayashi, Yokoi & Inui 2020, "Attention
+  is not only a weight", EMNLP): the size of what position ``j`` actually adds
+  to position ``i``, ``||sum_h alpha^h_ij f^h(x_j)||`` with
+  ``f^h(x) = (x W_V^h + b_V^h) W_O^h`` (:func:`attention_norms`): a large weight
+  on a small vector adds little.
 
 Speech has no tokens: models emit one vector per 20 ms frame. Frame matrices
 are brought to words with the exact word alignments (:func:`word_spans`,
@@ -529,6 +534,118 @@ def decoder_layer(model, layer: int, encoder_hidden_states) -> LayerHandle:  # n
         return (norm(out) if norm is not None else out).to(x.device)
 
     return LayerHandle(run, module.self_attn, module.encoder_attn, module)
+
+
+# --------------------------------------------------------------------------
+# Attention norms
+
+
+def _out_projection(attention) -> torch.nn.Module:  # noqa: ANN001
+    proj = getattr(attention, "out_proj", None) or getattr(attention, "o_proj", None)
+    if proj is None or getattr(attention, "v_proj", None) is None:
+        raise TypeError(f"attention must be an attention module with v_proj and out_proj (or o_proj), got "
+                        f"{type(attention).__name__}.")
+    return proj
+
+
+@torch.no_grad()
+def attention_norms(attention, weights, inputs, chunk: int = 64) -> np.ndarray:  # noqa: ANN001
+    """How much each position adds to each other in one attention layer, by size (Kobayashi et al. 2020).
+
+    A multi-head attention's output at position ``i`` is a sum over sources ``j`` (plus the output bias):
+    ``sum_j sum_h alpha^h_ij f^h(x_j)``, where ``f^h(x) = (x W_V^h + b_V^h) W_O^h`` is the value of ``x`` in head
+    ``h`` carried through that head's slice of the output projection. The attention *weight* ``alpha`` is only one
+    factor of each term; the norm-based measure takes the size of the whole term,
+    ``N_ij = || sum_h alpha^h_ij f^h(x_j) ||``. The output projection's bias, the same for every source, is left out.
+
+    Parameters
+    ----------
+    attention : torch.nn.Module
+        The attention module (``v_proj``, ``out_proj`` or ``o_proj``, ``num_heads``), e.g.
+        ``encoder_layer(model, l).attention``.
+    weights : array-like, shape (n_heads, n, n)
+        Its attention weights (row ``i``: query ``i``), e.g. ``run.attentions[l - 1]``.
+    inputs : array-like, shape (n, dim)
+        The vectors the attention reads, :func:`attention_inputs` (after the layer norm in a pre-LN layer).
+        A block of positions may be given on its own (``weights[:, :n, :n]`` and ``inputs[:n]``, e.g. the
+        utterance's frames of a Whisper window): each ``N_ij`` depends only on ``alpha_ij`` and ``x_j``.
+    chunk : int
+        Query rows computed at a time (memory: ``chunk * n * dim`` floats).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, n)
+        ``N[i, j] >= 0``: what source ``j`` adds to target ``i`` (rows do not sum to 1).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match the module's heads and width, or each other.
+    """
+    out_proj = _out_projection(attention)
+    v_proj = _value_projection(attention)
+    w = torch.as_tensor(np.asarray(weights) if not torch.is_tensor(weights) else weights).double()
+    x = _as_sequence(inputs).to(out_proj.weight.device)
+    heads = int(getattr(attention, "num_heads", 0) or w.shape[0])
+    n, dim = x.shape
+    if w.ndim != 3 or w.shape != (heads, n, n):
+        raise ValueError(f"weights must have shape (n_heads, n, n) = ({heads}, {n}, {n}) for inputs of {n} "
+                         f"positions, got {tuple(w.shape)}.")
+    if dim != v_proj.in_features:
+        raise ValueError(f"inputs have width {dim}, but the attention reads vectors of width {v_proj.in_features}.")
+    values = v_proj(x.float()).double().reshape(n, heads, -1).transpose(0, 1)  # (heads, n, head_dim)
+    w_out = out_proj.weight.double().T.reshape(heads, -1, out_proj.out_features)  # head h's rows of W_O
+    f = torch.bmm(values, w_out)  # f^h(x_j): (heads, n, dim_out)
+    w = w.to(f.device)
+    rows = []
+    for start in range(0, n, chunk):
+        terms = torch.einsum("hij,hjd->ijd", w[:, start:start + chunk], f)  # sum over heads, per (i, j)
+        rows.append(torch.linalg.vector_norm(terms, dim=-1))
+    return torch.cat(rows).cpu().numpy()
+
+
+@torch.no_grad()
+def attention_inputs(model, hidden_states) -> torch.Tensor:  # noqa: ANN001
+    """What each encoder layer's attention reads: ``hidden_states[l - 1]`` after the layer's norm in a pre-LN layer.
+
+    Each layer is rerun on ``hidden_states[l - 1]`` (:func:`encoder_layer`) and its attention module's input is
+    recorded, so that the answer is right whatever the layer norm's place.
+
+    Parameters
+    ----------
+    model
+        A wav2vec 2.0-family or Whisper model.
+    hidden_states : tensor, shape (n_layers + 1, n, dim)
+        From :func:`run_encoder`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_layers, n, dim)
+        Entry ``l - 1`` is layer ``l``'s attention input, on the CPU.
+    """
+    hidden = hidden_states.detach() if torch.is_tensor(hidden_states) else torch.as_tensor(hidden_states)
+    n_layers = len(encoder_of(model).layers)
+    if hidden.ndim != 3 or hidden.shape[0] != n_layers + 1:
+        raise ValueError(f"hidden_states must have shape (n_layers + 1, n, dim) = ({n_layers + 1}, n, dim), "
+                         f"got {tuple(hidden.shape)}.")
+    seen: list[torch.Tensor] = []
+
+    def record(module, args, kwargs):  # noqa: ANN001, ANN202
+        seen.append((args[0] if args else kwargs["hidden_states"])[0].detach().cpu())
+
+    out = []
+    for layer in range(1, n_layers + 1):
+        handle = encoder_layer(model, layer)
+        hook = handle.attention.register_forward_pre_hook(record, with_kwargs=True)
+        try:
+            seen.clear()
+            handle.run(hidden[layer - 1][None].float())
+        finally:
+            hook.remove()
+        if len(seen) != 1:
+            raise RuntimeError(f"Layer {layer}'s attention ran {len(seen)} times in one pass; expected once.")
+        out.append(seen[0])
+    return torch.stack(out)
 
 
 # --------------------------------------------------------------------------

@@ -213,8 +213,8 @@ def test_value_zeroing_equals_the_per_word_loop_written_out_by_hand():
 
 def test_every_documented_benchmark_is_registered():
     registry = load_all()
-    assert {"cka", "rsa", "abx", "probe", "attribution", "rollout", "value_zeroing", "extraction", "grading",
-            "notebooks", "families"} <= set(registry)
+    assert {"cka", "rsa", "abx", "probe", "attribution", "rollout", "value_zeroing", "attention_norms", "extraction",
+            "grading", "notebooks", "families"} <= set(registry)
     assert all(b.group in ("methods", "system") for b in registry.values())
 
 

@@ -431,3 +431,114 @@ def test_cue_gap_profile_refuses_bad_input():
         cue_gap_profile(lambda v: three, lambda v: three, [_sentence("a", 1, 1, "y")])
     with pytest.raises(ValueError, match="sums to 0"):
         cue_gap_profile(lambda v: np.zeros((2, 3, 3)), lambda v: three, [u])
+
+
+# --------------------------------------------------------------------------
+# Attention norms (Kobayashi et al. 2020)
+
+
+@torch.no_grad()
+def _transformed(attention, x):
+    """f^h(x_j) for every head and source, from the module's weights: (heads, n, dim)."""
+    h, n = attention.num_heads, x.shape[0]
+    v = attention.v_proj(x.float()).double().reshape(n, h, -1).transpose(0, 1)
+    wo = attention.out_proj.weight.double().T.reshape(h, -1, attention.out_proj.out_features)
+    return torch.bmm(v, wo)
+
+
+@pytest.mark.parametrize("family", ["tiny_ctc", "tiny_whisper", "tiny_hubert"])
+def test_attention_terms_sum_to_the_attention_output(family, request, audio):
+    """The decomposition the norms measure is exact: sum_j sum_h alpha^h_ij f^h(x_j) + b_O is the attention's
+    output, in pre-LN (wav2vec 2.0, Whisper) and post-LN (HuBERT) layers, from the inputs attention_inputs records."""
+    from course.context_mixing import attention_inputs
+
+    model, processor = request.getfixturevalue(family)
+    run = run_encoder(model, processor, audio)
+    xs = attention_inputs(model, run.hidden_states)
+    assert xs.shape[:2] == (len(run.attentions), run.hidden_states.shape[1])
+    for layer in range(1, len(run.attentions) + 1):
+        attention = encoder_layer(model, layer).attention
+        with torch.no_grad():
+            out = attention(xs[layer - 1][None])[0][0].double()
+        f = _transformed(attention, xs[layer - 1])
+        total = torch.einsum("hij,hjd->id", run.attentions[layer - 1].double(), f) + attention.out_proj.bias.double()
+        assert torch.allclose(total, out, atol=1e-5), f"{family} layer {layer}"
+
+
+@pytest.mark.parametrize("name", ["tiny-w2v2-ctc", "tiny-whisper"])
+def test_attention_norms_match_the_reference_on_the_shipped_models(name):
+    """course.context_mixing.attention_norms against the per-head, per-target loop written from the paper, at every
+    layer of the shipped encoders, on a held-out utterance (the utterance's frames of Whisper's window)."""
+    from course.context_mixing import attention_inputs, attention_norms
+    from course.corpus import load_corpus
+    from course.models import load_model
+    from speech_course_tools.benchmarks.references.context_mixing import attention_norms_loop
+
+    corpus = load_corpus()
+    u = corpus[corpus.ids(split="test")[0]]
+    model, processor = load_model(name)
+    run = run_encoder(model, processor, u.waveform)
+    xs = attention_inputs(model, run.hidden_states)
+    n = run.n_frames
+    for layer in range(1, len(run.attentions) + 1):
+        attention = encoder_layer(model, layer).attention
+        w, x = run.attentions[layer - 1][:, :n, :n], xs[layer - 1][:n]
+        got = attention_norms(attention, w, x, chunk=17)
+        want = attention_norms_loop(attention, w, x)
+        assert got.shape == (n, n) and np.all(got >= 0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{name} layer {layer}")
+        # what the measure adds to the weights: the norms do not rank sources as the head-averaged weights do
+        weights = w.mean(0).numpy()
+        assert not np.allclose(got / got.sum(1, keepdims=True), weights, atol=1e-3), f"{name} layer {layer}"
+
+
+def test_attention_norms_by_hand_and_broken_variants_fail(tiny_ctc, audio):
+    """A two-position, two-head case checked by hand, and three plausible mistakes that the reference catches (on
+    the shipped phone recogniser)."""
+    from course.context_mixing import attention_inputs, attention_norms
+    from speech_course_tools.benchmarks.references.context_mixing import attention_norms_loop
+
+    model, processor = tiny_ctc
+    attention = encoder_layer(model, 1).attention
+    x = torch.randn(2, attention.embed_dim, generator=torch.Generator().manual_seed(0))
+    w = torch.tensor([[[1.0, 0.0], [0.25, 0.75]], [[0.5, 0.5], [0.0, 1.0]]])
+    f = _transformed(attention, x)
+    by_hand = [[torch.linalg.vector_norm(w[0, i, j] * f[0, j] + w[1, i, j] * f[1, j]).item() for j in range(2)]
+               for i in range(2)]
+    np.testing.assert_allclose(attention_norms(attention, w, x), by_hand, rtol=1e-5)
+
+    from course.models import load_model
+
+    model, processor = load_model("tiny-w2v2-ctc")  # trained: its value biases are not 0
+    attention = encoder_layer(model, 1).attention
+    run = run_encoder(model, processor, audio)
+    xs = attention_inputs(model, run.hidden_states)
+    w, x = run.attentions[0], xs[0]
+    want = attention_norms_loop(attention, w, x)
+    f = _transformed(attention, x)
+    broken = {
+        "norm of each head's term, summed (sum of norms, not norm of the sum)":
+            torch.linalg.vector_norm(w.double()[..., None] * f[:, None], dim=-1).sum(0).numpy(),
+        "value bias left out": attention_norms_loop(_without_value_bias(attention), w, x),
+        "weights times the norm of the averaged vector": (w.double().mean(0) * torch.linalg.vector_norm(
+            f.mean(0), dim=-1)[None]).numpy(),
+    }
+    for what, values in broken.items():
+        assert not np.allclose(values, want, rtol=1e-3), f"the reference does not tell apart: {what}"
+    with pytest.raises(ValueError, match="n_heads, n, n"):
+        attention_norms(attention, w[:1], x)
+    with pytest.raises(ValueError, match="width"):
+        attention_norms(attention, w, x[:, :5])
+    with pytest.raises(TypeError, match="v_proj and out_proj"):
+        attention_norms(torch.nn.Linear(2, 2), w, x)
+    with pytest.raises(ValueError, match="n_layers \\+ 1"):
+        attention_inputs(model, run.hidden_states[1:])
+
+
+def _without_value_bias(attention):
+    import copy
+
+    clone = copy.deepcopy(attention)
+    with torch.no_grad():
+        clone.v_proj.bias.zero_()
+    return clone

@@ -101,3 +101,30 @@ def bench_value_zeroing(ctx: Context) -> Iterator[Row]:
                   met, VZ_TOL,
                   note=f"speed-up {speedup:.1f}x; course's own unbatched loop (batched=False): "
                        f"{t_loop:.3f} s, |Δ| to the reference {max_abs_diff(loop, theirs):.1e}")
+
+
+NORMS_TOL = 1e-5
+
+
+@benchmark("attention_norms", "attention norms (Kobayashi et al. 2020) vs the per-head, per-target loop",
+           requires=("course.context_mixing", "course.models"))
+def bench_attention_norms(ctx: Context) -> Iterator[Row]:
+    """Norm matrices of every layer of the shipped wav2vec 2.0 CTC model on a 12-word utterance."""
+    from course.context_mixing import (  # by design: a benchmark loads what it measures
+        attention_inputs, attention_norms, encoder_layer, run_encoder)
+
+    reference = "loop over targets and heads, f^h(x_j) from the weights (benchmarks/references/context_mixing.py)"
+    model, processor = data.model("tiny-w2v2-ctc")
+    utt = data.joined_utterance(12)
+    run = run_encoder(model, processor, utt.waveform)
+    xs = attention_inputs(model, run.hidden_states)
+    layers = [(encoder_layer(model, l).attention, run.attentions[l - 1], xs[l - 1])
+              for l in range(1, len(run.attentions) + 1)]
+    ours, theirs, t_ours, t_ref = compare_timed(lambda: np.stack([attention_norms(*a) for a in layers]),
+                                                lambda: np.stack([ref.attention_norms_loop(*a) for a in layers]),
+                                                ctx.repeats)
+    diff = max_abs_diff(ours, theirs)
+    yield Row("attention_norms", "every layer's norm matrix, tiny-w2v2-ctc on a 12-word utterance",
+              f"{len(layers)} layers x {run.attentions.shape[1]} heads, {run.attentions.shape[-1]} frames", diff,
+              t_ours, t_ref, reference, f"|Δ| ≤ {NORMS_TOL:g}", diff <= NORMS_TOL, NORMS_TOL,
+              note="the inputs (attention_inputs: one rerun of each layer) are computed once, untimed")

@@ -1,4 +1,4 @@
-"""Attention rollout and Value Zeroing, written out the way the papers describe them.
+"""Attention rollout, Value Zeroing and attention norms, written out the way the papers describe them.
 
 * Attention rollout (Abnar & Zuidema 2020, "Quantifying attention flow in
   transformers", ACL): ``Â_l = (1 - r) A_l + r I`` (heads averaged, rows
@@ -160,3 +160,37 @@ def value_zeroing_model(model: torch.nn.Module, hidden_states: torch.Tensor,
         final = encoder.layer_norm if index == len(layers) else None
         out.append(value_zeroing_layer(PreLNLayer(module, final), hidden_states[index - 1], spans))
     return np.stack(out)
+
+
+# --------------------------------------------------------------------------
+# Attention norms
+
+
+@torch.no_grad()
+def attention_norms_loop(attention: torch.nn.Module, weights: torch.Tensor, inputs: torch.Tensor) -> np.ndarray:
+    """Kobayashi, Kuribayashi, Yokoi & Inui (2020), "Attention is not only a weight: analyzing transformers with
+    vector norms" (EMNLP), section 3, written out per head and per target position.
+
+    For head ``h`` the transformed vector of source ``j`` is ``f^h(x_j) = (x_j W_V^h + b_V^h) W_O^h``, with
+    ``W_V^h`` the value weights of head ``h`` (its block of columns) and ``W_O^h`` the block of rows of the output
+    projection that multiplies head ``h``'s output. The multi-head output at ``i`` is
+    ``sum_j sum_h alpha^h_ij f^h(x_j) + b_O``; the measure is ``||sum_h alpha^h_ij f^h(x_j)||``. Loops over heads and
+    targets, each weight matrix read from the module's parameters (``torch.nn.Linear`` stores ``W^T``).
+    """
+    heads = attention.num_heads
+    x = inputs.double()
+    wv, bv = attention.v_proj.weight.double(), attention.v_proj.bias
+    bv = torch.zeros(wv.shape[0], dtype=torch.float64) if bv is None else bv.double()
+    wo = attention.out_proj.weight.double()  # (dim_out, heads * head_dim)
+    d = wv.shape[0] // heads
+    transformed = []
+    for h in range(heads):
+        cols = slice(h * d, (h + 1) * d)
+        v_h = x @ wv[cols].T + bv[cols]  # (n, d): head h's values
+        transformed.append(v_h @ wo[:, cols].T)  # (n, dim_out): f^h(x_j) for every j
+    n = x.shape[0]
+    out = np.zeros((n, n))
+    for i in range(n):
+        total = sum(weights[h, i].double()[:, None] * transformed[h] for h in range(heads))  # (n, dim_out)
+        out[i] = torch.linalg.vector_norm(total, dim=1).numpy()
+    return out
