@@ -190,4 +190,34 @@ claims.check("The spelling falls from 100 % to 36 % right, a coin toss within no
              and p_silence["silenced vs one half"] >= SIG)
 claims.check("a cue-before sentence often gets a cue of\nthe model's own invention and a spelling that matches it "
              "(*the royal reign*)", any("the royal reign" in h for h, b in zip(hyps_silenced, before) if b))
+
+# section 6, attention norms (Exercise 4's measure, its own Holm families of 10)
+norms_below = sorted((c[0], c[2] + 1) for c in norm_cells
+                     if p_norm_cue[c] < SIG and gap_ci[c[0], NORMS, "trained"][c[2], 0] < 0)
+norms_above = sorted((c[0], c[2] + 1) for c in norm_cells
+                     if p_norm_cue[c] < SIG and gap_ci[c[0], NORMS, "trained"][c[2], 0] > 0)
+NORMS_LESS = ("The cue gets less than an average other word at the phone recogniser's layers 2 and 5 and at the "
+              "transcriber's layers 1 and 3 (each Holm p ≤ 0.006)")
+claims.check(NORMS_LESS, norms_below == sorted([(ENCODER_MODEL, 2), (ENCODER_MODEL, 5), (SEQ2SEQ_MODEL, 1),
+                                                (SEQ2SEQ_MODEL, 3)])
+             and max(p_norm_cue[n, NORMS, layer - 1] for n, layer in norms_below) <= 0.006, below=norms_below)
+norm2 = gap_ci[SEQ2SEQ_MODEL, NORMS, "trained"][1]
+NORMS_MORE = ("and more at only one layer: the transcriber's layer 2, where its gap is +0.067 (interval +0.040 to "
+              "+0.095), above 0 and above the random twin's (both Holm p = 0.005)")
+claims.check(NORMS_MORE, norms_above == [(SEQ2SEQ_MODEL, 2)] and p_norm_twin[SEQ2SEQ_MODEL, NORMS, 1] < SIG
+             and norm2[0] > gap_ci[SEQ2SEQ_MODEL, NORMS, "random twin"][1, 0], above=norms_above)
+for shown, value in (("0.067", norm2[0]), ("0.040", norm2[1]), ("0.095", norm2[2]),
+                     ("0.005", p_norm_cue[SEQ2SEQ_MODEL, NORMS, 1]), ("0.005", p_norm_twin[SEQ2SEQ_MODEL, NORMS, 1])):
+    claims.number(NORMS_MORE, shown, value)
+weights2 = gap_ci[SEQ2SEQ_MODEL, "attention", "trained"][1, 0]
+NORMS_DOUBLE = "There the size of the vectors doubles the weights' gap (+0.033; paired test, Holm p = 0.009)"
+claims.check(NORMS_DOUBLE, 1.7 < norm2[0] / weights2 < 2.3 and p_norm_weights[SEQ2SEQ_MODEL, NORMS, 1] < SIG,
+             ratio=norm2[0] / weights2)
+claims.number(NORMS_DOUBLE, "0.033", weights2)
+claims.number(NORMS_DOUBLE, "0.009", p_norm_weights[SEQ2SEQ_MODEL, NORMS, 1])
+claims.check("it is also the one layer where value zeroing gave the cue more",
+             [c[2] + 1 for c in s2s_vz if p_cue[c] < SIG and trained(*c[:2])[c[2]] > 0] == [2])
+twin_norms = max(np.abs(gap_ci[name, NORMS, "random twin"][:, 0]).max() for name in ENCODERS)
+claims.check("The random twins' gaps stay within 0.015 of 0", twin_norms < 0.015, largest=twin_norms)
+
 claims.verify()

@@ -65,6 +65,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "value_zeroing": ("course.context_mixing.value_zeroing", "course.context_mixing.value_zeroing_distances",
                           "course.context_mixing._run_zeroed"),
         "cue_gap_profile": ("course.context_mixing.cue_gap_profile",),
+        "attention_norms": ("course.context_mixing.attention_norms",),
     },
     "07_feature_attribution": {
         "integrated_gradients": ("course.attribution.integrated_gradients",
