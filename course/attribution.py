@@ -1,9 +1,10 @@
-"""Feature attribution for speech classifiers: gradients, Integrated Gradients, occlusion, word ablation, faithfulness.
+"""Feature attribution for speech classifiers: gradients, Integrated Gradients, occlusion, word ablation, LIME,
+faithfulness.
 
 The functions follow `captum <https://captum.ai>`_'s conventions (``forward_func``, ``inputs``, ``baselines``,
 ``target``, ``n_steps``, ``method``) and agree with its ``Saliency``, ``InputXGradient``, ``IntegratedGradients``,
-``Occlusion`` and ``FeatureAblation`` to float precision (``tests/test_attribution.py`` checks it); they are written
-out here so that every step can be read and taught. Conventions:
+``Occlusion``, ``FeatureAblation`` and ``Lime`` to float precision (``tests/test_attribution.py`` checks it); they
+are written out here so that every step can be read and taught. Conventions:
 
 * ``inputs`` is one tensor with the batch on axis 0 (a waveform batch ``(B, T)``, CNN features ``(B, T', C)``, ...);
   tuples of inputs and ``additional_forward_args`` are not supported: wrap the model in a function of one tensor;
@@ -25,7 +26,7 @@ out here so that every step can be read and taught. Conventions:
 References: Simonyan et al. 2014 (saliency), Shrikumar et al. 2016 (input x gradient), Sundararajan et al. 2017
 (Integrated Gradients), Zeiler & Fergus 2014 (occlusion), DeYoung et al. 2020 (comprehensiveness, sufficiency),
 Samek et al. 2017 (AOPC, deletion curves), Petsiuk et al. 2018 (insertion curves), Adebayo et al. 2018
-(sanity checks).
+(sanity checks), Ribeiro et al. 2016 (LIME).
 """
 
 from __future__ import annotations
@@ -287,6 +288,89 @@ def feature_ablation(
     attr = torch.zeros_like(x)
     for g, d in zip(groups, drops):
         attr = torch.where(mask == g, d.reshape(-1, *([1] * (x.dim() - 1))).to(x.dtype), attr)
+    return attr
+
+
+def lime_samples(n_features: int, n_samples: int, seed: int = 0) -> torch.Tensor:
+    """The coalitions :func:`lime` evaluates: ``(n_samples, n_features)`` of 0/1 (1: the feature is kept), each
+    feature kept with probability 1/2 (captum's default sampling), from a seeded generator."""
+    gen = torch.Generator().manual_seed(int(seed))
+    return torch.bernoulli(torch.full((int(n_samples), int(n_features)), 0.5), generator=gen).long()
+
+
+def lime(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    feature_mask: torch.Tensor,
+    n_samples: int = 200,
+    baselines: float | torch.Tensor | None = None,
+    target: Target = None,
+    kernel_width: float = 1.0,
+    alpha: float = 0.0,
+    seed: int = 0,
+    perturbations_per_eval: int = 16,
+) -> torch.Tensor:
+    """LIME (Ribeiro, Singh & Guestrin 2016) for one example: a weighted linear model of the output over groups kept.
+
+    Each sample keeps a random subset of the groups of ``feature_mask`` (:func:`lime_samples`) and replaces the
+    others by the baseline; it is weighted by ``exp(-d^2 / (2 kernel_width^2))``, ``d`` the cosine distance between
+    the original and the perturbed input (captum's default similarity); the attributions are the coefficients of a
+    linear model with intercept fitted to the outputs by weighted least squares (ridge with penalty ``alpha`` on the
+    coefficients, not the intercept, as scikit-learn's ``Ridge``). Unlike occlusion, every group is judged with
+    others missing too, and the answer depends on ``n_samples`` and ``seed``.
+
+    Parameters
+    ----------
+    feature_mask : torch.Tensor
+        Integer group id per element, broadcastable to ``inputs`` (e.g. words and the gaps between them).
+    n_samples : int
+        Perturbed inputs evaluated (the model runs ``n_samples`` times).
+    baselines : float, tensor or None
+        Replacement values (None: zeros).
+    kernel_width, alpha, seed : float, float, int
+        The similarity kernel's width, the ridge penalty, the sampling seed.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``inputs``: every element of group ``g`` carries ``g``'s coefficient.
+
+    Raises
+    ------
+    ValueError
+        More than one example, or fewer samples than groups + 1 without a ridge penalty.
+    """
+    x = inputs.detach()
+    if len(x) != 1:
+        raise ValueError(f"Give one example (batch of 1), got a batch of {len(x)}.")
+    base = _baseline_like(baselines, x)
+    mask = torch.as_tensor(feature_mask, device=x.device).expand_as(x)
+    groups = [int(g) for g in torch.unique(mask)]
+    if alpha <= 0 and n_samples < len(groups) + 1:
+        raise ValueError(f"{n_samples} samples cannot fit {len(groups)} coefficients and an intercept: take more "
+                         "samples or a ridge penalty (alpha > 0).")
+    z = lime_samples(len(groups), n_samples, seed)
+    perturbed = []
+    for row in z:
+        keep = torch.zeros_like(mask, dtype=torch.bool)
+        for g, on in zip(groups, row.tolist()):
+            if on:
+                keep |= mask == g
+        perturbed.append(torch.where(keep, x, base))
+    out = _select(_evaluate(forward_func, perturbed, max(1, int(perturbations_per_eval))),
+                  _repeat_target(target, len(perturbed))).double().cpu().numpy()
+    flat = x.reshape(-1).double()
+    distance = np.array([1.0 - torch.nn.functional.cosine_similarity(flat, p.reshape(-1).double(), dim=0).item()
+                         for p in perturbed])
+    weights = np.exp(-distance ** 2 / (2 * kernel_width ** 2))
+    design = z.double().numpy()
+    w = weights / weights.sum()
+    zc, yc = design - w @ design, out - w @ out  # weighted centring: the intercept is fitted, not penalised
+    gram = zc.T @ (weights[:, None] * zc) + alpha * np.eye(len(groups))
+    coef = np.linalg.lstsq(gram, zc.T @ (weights * yc), rcond=None)[0]
+    attr = torch.zeros_like(x)
+    for g, c in zip(groups, coef):
+        attr = torch.where(mask == g, torch.tensor(c, dtype=x.dtype, device=x.device), attr)
     return attr
 
 

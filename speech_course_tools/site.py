@@ -241,8 +241,8 @@ class Stager:
                ""]
         for part in PARTS:
             title = decks[part.deck]
-            out += [f"## {title}", "", f'{part.title}. <a href="slides/{part.deck}.html">Open the deck</a> in its own tab.',
-                    "",
+            link = f'<a href="slides/{part.deck}.html">Open the deck</a>'
+            out += [f"## {title}", "", f"{part.title}. {link} in its own tab.", "",
                     f'<iframe class="deck" src="slides/{part.deck}.html" title="{title}" loading="lazy" '
                     'width="100%" height="480"></iframe>', ""]
             keys = B.cited_keys((self.root / "slides" / f"{part.deck}.md").read_text(encoding="utf-8"))

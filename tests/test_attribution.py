@@ -172,6 +172,59 @@ def test_feature_ablation_matches_captum():
            FeatureAblation(model).attribute(x, baselines=0.1, target=2, feature_mask=mask), 1e-5)
 
 
+def _captum_lime(model, x, mask, samples, base, target, kernel_width, alpha):
+    """captum's Lime, given the same coalitions (replayed in order), kernel and linear model as course's lime."""
+    from captum._utils.models.linear_model import SkLearnLinearRegression, SkLearnRidge
+    from captum.attr import Lime
+    from captum.attr._core.lime import get_exp_kernel_similarity_function
+
+    replay = iter(samples)
+    lime = Lime(model, interpretable_model=SkLearnRidge(alpha=alpha) if alpha else SkLearnLinearRegression(),
+                similarity_func=get_exp_kernel_similarity_function("cosine", kernel_width),
+                perturb_func=lambda *args, **kwargs: next(replay)[None])
+    return lime.attribute(x, baselines=base, target=target, feature_mask=mask, n_samples=len(samples))
+
+
+@pytest.mark.parametrize("alpha, kernel_width", [(0.0, 1.0), (0.5, 0.3)])
+def test_lime_matches_captum_given_the_same_samples(alpha, kernel_width):
+    model = _Conv(seed=7)
+    x = torch.randn(1, 40, generator=torch.Generator().manual_seed(12))
+    base = 0.1 * torch.randn(1, 40, generator=torch.Generator().manual_seed(13))
+    mask = (torch.arange(40)[None] // 6)  # 7 groups
+    ours = A.lime(model, x, mask, n_samples=60, baselines=base, target=1, kernel_width=kernel_width, alpha=alpha,
+                  seed=3, perturbations_per_eval=7)
+    ref = _captum_lime(model, x, mask, A.lime_samples(7, 60, 3), base, 1, kernel_width, alpha)
+    _close(ours, ref, 1e-6)  # measured 1e-8, on coefficients up to 0.016
+    for g in range(7):
+        assert torch.unique(ours[mask == g]).numel() == 1, "a group's elements share its coefficient"
+    unweighted = A.lime(model, x, mask, n_samples=60, baselines=base, target=1, kernel_width=1e6, alpha=alpha, seed=3)
+    assert not torch.allclose(unweighted, ref, atol=1e-6, rtol=0), "the comparison sees the sample weights"
+
+
+def test_lime_recovers_a_linear_model_exactly_and_refuses_bad_input():
+    w = torch.tensor([3.0, -1.0, 0.0, 2.0])
+    mask = torch.tensor([[0, 0, 1, 1, 2, 3, 3, 3]])
+    group_sum = lambda z: torch.stack([z[:, mask[0] == g].sum(1) for g in range(4)], 1)  # noqa: E731
+    model = lambda z: group_sum(z) @ w + 5.0  # noqa: E731
+    x = torch.ones(1, 8)
+    attr = A.lime(model, x, mask, n_samples=40, baselines=0.0)
+    per_group = torch.stack([attr[0, mask[0] == g][0] for g in range(4)])
+    expected = w * torch.tensor([2.0, 2.0, 1.0, 3.0])  # removing a group removes w_g times its elements
+    _close(per_group, expected, 1e-6)
+    _close(A.lime(model, x, mask, n_samples=40, seed=1), attr, 1e-6)  # exact whatever the samples
+    conv, sig = _Conv(seed=8), torch.randn(1, 24, generator=torch.Generator().manual_seed(14))
+    groups = torch.arange(24)[None] // 6
+    assert not torch.allclose(A.lime(conv, sig, groups, 30, target=0, seed=0),
+                              A.lime(conv, sig, groups, 30, target=0, seed=1)), \
+        "on a model that is not linear in the groups, the answer depends on the samples"
+    with pytest.raises(ValueError, match="batch of 1"):
+        A.lime(model, torch.ones(2, 8), mask)
+    with pytest.raises(ValueError, match="cannot fit 4 coefficients"):
+        A.lime(model, x, mask, n_samples=4)
+    assert torch.equal(A.lime_samples(4, 5, 0), A.lime_samples(4, 5, 0)) and \
+        not torch.equal(A.lime_samples(4, 50, 0), A.lime_samples(4, 50, 1))
+
+
 def test_word_spans_use_the_centre_convention_and_survive_float_noise():
     words = [Interval(0.509125, 0.606437, "my"), Interval(0.0, 0.00003, "x"), Interval(1.0, 1.5, "late")]
     spans = A.word_spans(words, 20000, 16000)
