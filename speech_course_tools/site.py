@@ -223,7 +223,7 @@ class Stager:
                "## Programme", ""]
         for part in PARTS:
             out += [f"### {part.title}", "",
-                    f"Lecture: [{decks[part.deck]}](lectures.md#{_slug(decks[part.deck])})", "",
+                    f"Lecture: [{decks[part.deck]}](lectures.md#{_slug(part.title)})", "",
                     "| notebook | what you learn |", "| --- | --- |"]
             for nb in part.notebooks:
                 out.append(f"| [{titles[nb]}](notebooks/{nb}.ipynb) | {rows.get(nb, '')} |")
@@ -242,7 +242,7 @@ class Stager:
         for part in PARTS:
             title = decks[part.deck]
             link = f'<a href="slides/{part.deck}.html">Open the deck</a>'
-            out += [f"## {title}", "", f"{part.title}. {link} in its own tab.", "",
+            out += [f"## {part.title}", "", f"Deck: *{title}*. {link} in its own tab.", "",
                     f'<iframe class="deck" src="slides/{part.deck}.html" title="{title}" loading="lazy" '
                     'width="100%" height="480"></iframe>', ""]
             keys = B.cited_keys((self.root / "slides" / f"{part.deck}.md").read_text(encoding="utf-8"))
