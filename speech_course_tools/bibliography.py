@@ -264,14 +264,17 @@ def reading_list(entries: Mapping[str, Entry], link_target: Callable[[Entry], st
     return "\n".join(lines)
 
 
+def section_end(text: str, heading: re.Match) -> int:
+    """Where the section under ``heading`` (a match whose group 1 is the ``#`` run) ends: at the next heading of the
+    same or a higher level, or at the end of ``text``."""
+    nxt = re.compile(rf"^#{{1,{len(heading.group(1))}}}\s", re.M).search(text, heading.end())
+    return nxt.start() if nxt else len(text)
+
+
 def reference_sections(text: str) -> list[str]:
     """The written-out reference lists of a Markdown text: each section under a "References" or "Reading list"
     heading, up to the next heading of the same or a higher level."""
-    sections = []
-    for m in _LIST_HEADING.finditer(text):
-        nxt = re.compile(rf"^#{{1,{len(m.group(1))}}}\s", re.M).search(text, m.end())
-        sections.append(text[m.end():nxt.start() if nxt else len(text)])
-    return sections
+    return [text[m.end():section_end(text, m)] for m in _LIST_HEADING.finditer(text)]
 
 
 def check_sources(texts: Mapping[str, str], entries: Mapping[str, Entry]) -> list[str]:

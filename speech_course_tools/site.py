@@ -166,11 +166,8 @@ class Stager:
         m = B.REFERENCES_HEADING.search(text)
         listed: list[str] = []
         if m:
-            level = len(m.group(1))
-            nxt = re.compile(rf"^#{{1,{level}}}\s", re.M).search(text, m.end())
-            end = nxt.start() if nxt else len(text)
-            section = text[m.end():end]
-            listed = B.cited_keys(section)
+            end = B.section_end(text, m)
+            listed = B.cited_keys(text[m.end():end])
             text = text[:m.start()] + text[end:]
         body = self.cite(text, page)
         keys = listed + [k for k in B.cited_keys(text) if k not in listed]
@@ -187,11 +184,9 @@ class Stager:
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 text = self.rewrite_links("".join(cell["source"]), origin)
-                m = B.REFERENCES_HEADING.search(text)
-                if m:
-                    cited += [k for k in B.cited_keys(text) if k not in cited]
-                    continue  # rendered from the bib below
                 cited += [k for k in B.cited_keys(text) if k not in cited]
+                if B.REFERENCES_HEADING.search(text):
+                    continue  # rendered from the bib below
                 cell = {**cell, "source": self.cite(text, page)}
             cells.append(cell)
         badge = {"cell_type": "markdown", "id": "site-binder", "metadata": {}, "source":
