@@ -12,7 +12,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Sequence
 
-from course.corpus import CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, VERSIONS, default_corpus_dir
+from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, FRENCH_LARGE_SIZE, FRENCH_SIZE, LANGUAGES, LARGE_SIZE,
+                           VERSIONS, default_corpus_dir)
 from course.errors import CourseError
 from course.grading.cli import add_commands as add_grading_commands
 
@@ -25,7 +26,7 @@ def _corpus_build(args: argparse.Namespace) -> int:
     from course.corpus import build_corpus  # start-up: per subcommand
 
     out = build_corpus(args.out, size=args.size, seed=args.seed, force=args.force, workers=args.workers,
-                       progress=not args.quiet, version=args.version)
+                       progress=not args.quiet, version=args.version, language=args.language)
     print(f"Corpus ready: {out}")
     return 0
 
@@ -33,10 +34,12 @@ def _corpus_build(args: argparse.Namespace) -> int:
 def _corpus_info(args: argparse.Namespace) -> int:
     from course.corpus import CORPUS_VERSION, load_corpus  # start-up: per subcommand
 
-    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
+    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION,
+                         language=None if args.dir else "en")
     m = corpus.manifest
     print(corpus)
-    print(f"size={corpus.info['size']} seed={corpus.info['seed']} version={corpus.info['version']}")
+    print(f"size={corpus.info['size']} seed={corpus.info['seed']} version={corpus.info['version']} "
+          f"language={corpus.language}")
     print(f"hours of audio: {m['duration'].sum() / 3600:.2f}")
     print(m.groupby(["split", "kind"]).size().unstack(fill_value=0).to_string())
     for split, speakers in m.groupby("split")["speaker"].unique().items():
@@ -47,7 +50,8 @@ def _corpus_info(args: argparse.Namespace) -> int:
 def _corpus_check(args: argparse.Namespace) -> int:
     from course.corpus import CORPUS_VERSION, check_alignments, load_corpus  # start-up: per subcommand
 
-    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION)
+    corpus = load_corpus(args.dir, build=False, version=None if args.dir else CORPUS_VERSION,
+                         language=None if args.dir else "en")
     problems = check_alignments(corpus)
     for p in problems[:50]:
         print(p)
@@ -63,6 +67,8 @@ def _setup(args: argparse.Namespace) -> int:
 
     out = build_corpus(None, progress=not args.quiet)
     print(f"Corpus ready: {out}")
+    out = build_corpus(None, progress=not args.quiet, language="fr")
+    print(f"French corpus ready: {out}")
     if _doctor(args) != 0:
         print("Setup is not complete: fix what failed above, then run  speech-course doctor", file=sys.stderr)
         return 1
@@ -125,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output directory, new or empty (default: {default_corpus_dir()}; set SPEECH_COURSE_CACHE "
                         "to move it)")
     b.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                   help=f"number of utterances (default {DEFAULT_SIZE}; {LARGE_SIZE} for model training)")
+                   help=f"number of utterances (default {DEFAULT_SIZE}, French {FRENCH_SIZE}; {LARGE_SIZE}, French "
+                        f"{FRENCH_LARGE_SIZE}, for model training)")
     b.add_argument("--seed", type=int, default=0, help="random seed; same seed and size give identical files")
     b.add_argument("--force", action="store_true", help="replace an existing corpus built with other settings")
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs, at most 4)")
@@ -133,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--version", type=int, choices=VERSIONS, default=CORPUS_VERSION,
                    help=f"corpus version (default {CORPUS_VERSION}; 2: held-out sentences, minimal-pair homophones, "
                         "32 speakers, see docs/corpus.md)")
+    b.add_argument("--language", choices=LANGUAGES, default="en",
+                   help="en (default): the English corpus; fr: French homophones decided by grammatical agreement "
+                        "(version 2; default directory " + str(default_corpus_dir(language="fr")) + ")")
     b.set_defaults(func=_corpus_build)
 
     i = csub.add_parser("info", help="summarise a corpus", description="Print splits, speakers and sentence kinds.")

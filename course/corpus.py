@@ -53,6 +53,13 @@ VERSIONS = (1, 2)
 DEFAULT_SIZE = 2400
 #: Utterances in the larger corpus used to train the shipped models.
 LARGE_SIZE = 6000
+#: Languages of the corpus: the English corpus, and a French one made of homophones whose spelling grammatical
+#: agreement decides (``sentences.FR_HOMOPHONE_PAIRS``; built from version 2 on).
+LANGUAGES = ("en", "fr")
+#: Utterances of the default French corpus (its held-out splits and some training sentences) and of the larger one
+#: that trains ``tiny-whisper-fr``.
+FRENCH_SIZE = 600
+FRENCH_LARGE_SIZE = 4000
 
 
 @dataclass(frozen=True)
@@ -115,21 +122,49 @@ def _speakers_v2() -> tuple[Speaker, ...]:
 
 
 SPEAKERS_V2: tuple[Speaker, ...] = _speakers_v2()
+
+#: French voices: eSpeak NG's three French accents x 10 voice variants, held out in the same Latin-square way:
+#: per accent three test speakers and one validation speaker (9 test speakers: a sign-flip test over them can reach
+#: p = 2/512), every held-out accent and variant also heard in training.
+ACCENTS_FR = ("fr", "fr-be", "fr-ch")
+VARIANTS_FR = ("f1", "m1", "f2", "m2", "f3", "m3", "f4", "m6", "f5", "m7")
+
+
+def _speakers_fr() -> tuple[Speaker, ...]:
+    rng = np.random.default_rng(2025)
+    out = []
+    for a, accent in enumerate(ACCENTS_FR):
+        for v, variant in enumerate(VARIANTS_FR):
+            cell = (v - 3 * a) % len(VARIANTS_FR)
+            split = "test" if cell < 3 else "validation" if cell == 3 else "train"
+            female = variant.startswith("f")
+            pitch = int(rng.integers(50, 66) if female else rng.integers(30, 48))
+            low = int(rng.integers(140, 161))
+            out.append(Speaker(f"fr{len(out) + 1:02d}", f"{accent}+{variant}", accent, pitch,
+                               int(rng.integers(40, 71)), (low, low + 50), split))
+    return tuple(out)
+
+
+SPEAKERS_FR: tuple[Speaker, ...] = _speakers_fr()
 #: Train-split sentence kinds of corpus v2, cycled per speaker (homophones need more examples: 16 pairs x 2
 #: spellings x 2 cues x 2 cue positions).
 _KIND_CYCLE_V2 = ("command", "homophone", "rich", "homophone", "minimal_pair", "command", "homophone", "rich",
                   "command", "minimal_pair")
 
 
-def speakers(version: int = CORPUS_VERSION) -> tuple[Speaker, ...]:
-    """The speakers of a corpus version."""
-    _check_version(version)
-    return SPEAKERS if version == 1 else SPEAKERS_V2
+def speakers(version: int = CORPUS_VERSION, language: str = "en") -> tuple[Speaker, ...]:
+    """The speakers of a corpus version and language."""
+    _check_version(version, language)
+    return SPEAKERS_FR if language == "fr" else SPEAKERS if version == 1 else SPEAKERS_V2
 
 
-def _check_version(version: int) -> None:
+def _check_version(version: int, language: str = "en") -> None:
     if version not in VERSIONS:
         raise ValueError(f"Unknown corpus version {version!r}; this course builds versions {list(VERSIONS)}.")
+    if language not in LANGUAGES:
+        raise ValueError(f"Unknown corpus language {language!r}; this course builds {list(LANGUAGES)}.")
+    if language == "fr" and version < 2:
+        raise ValueError("The French corpus exists from corpus version 2 on: pass version=2.")
 
 #: Share of each sentence kind, cycled in this order for every speaker.
 _KIND_CYCLE = ("command", "homophone", "rich", "command", "minimal_pair", "homophone", "rich", "command",
@@ -197,15 +232,15 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("speech-course"))
 
 
-def default_corpus_dir(name: str = "corpus", version: int = CORPUS_VERSION) -> Path:
-    """Where a default corpus of ``version`` lives: ``<cache>/<name>-v<version>``.
+def default_corpus_dir(name: str = "corpus", version: int = CORPUS_VERSION, language: str = "en") -> Path:
+    """Where a default corpus of ``version`` lives: ``<cache>/<name>-v<version>`` (French: ``<name>-fr-v<version>``).
 
     The directory name carries :data:`CORPUS_VERSION`, so a cache that holds a corpus made by another version of
     the course (an older checkout, a shared home directory) never conflicts with this one: each version builds and
     finds its own. Directories of other versions can be deleted; they are rebuilt when needed.
     """
-    _check_version(version)
-    return default_cache_dir() / f"{name}-v{version}"
+    _check_version(version, language)
+    return default_cache_dir() / f"{name}{'' if language == 'en' else '-' + language}-v{version}"
 
 
 # --------------------------------------------------------------------------
@@ -255,6 +290,32 @@ def _utterance_plan_v2(size: int, seed: int) -> list[tuple[str, Speaker, str, S.
 
 def _fmt_list(xs: Iterable[int]) -> str:
     return " ".join(str(x) for x in xs)
+
+
+def _utterance_plan_fr(size: int, seed: int) -> list[tuple[str, Speaker, str, S.Sentence]]:
+    """(utt_id, speaker, kind, sentence) for each utterance of the French corpus: the held-out splits in a crossed
+    design as in :func:`_utterance_plan_v2`, then training sentences drawn from ``(seed, index)`` for the train
+    speakers in turn (a larger corpus starts with the utterances of a smaller one)."""
+    plan: list[tuple[str, Speaker, str, S.Sentence]] = []
+    turns: dict[str, int] = {}
+
+    def utt_id(spk: Speaker) -> str:
+        turns[spk.id] = turns.get(spk.id, -1) + 1
+        return f"{spk.id}-{turns[spk.id]:04d}"
+
+    for split in ("test", "validation"):
+        for sent in S.french_held_out_sentences(split, seed):
+            for spk in (s for s in SPEAKERS_FR if s.split == split):
+                plan.append((utt_id(spk), spk, sent.kind, sent))
+    if size < len(plan):
+        raise ValueError(f"A French corpus needs at least {len(plan)} utterances (its validation and test splits), "
+                         f"got size={size}.")
+    train = [s for s in SPEAKERS_FR if s.split == "train"]
+    for i in range(size - len(plan)):
+        spk = train[i % len(train)]
+        sent = S.french_homophone(np.random.default_rng([seed, 3, 0, i]), "train")
+        plan.append((utt_id(spk), spk, sent.kind, sent))
+    return plan
 
 
 def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: int, version: int = 1,
@@ -326,15 +387,16 @@ def _manifest_bytes(rows: list[dict], version: int = 1) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _info(size: int, seed: int, manifest: bytes, version: int = 1) -> dict:
+def _info(size: int, seed: int, manifest: bytes, version: int = 1, language: str = "en") -> dict:
     return {
         "format": "speech-course-corpus",
         "version": version,
+        **({"language": language} if language != "en" else {}),
         "size": size,
         "seed": seed,
         "sample_rate": SAMPLE_RATE,
         "frame_seconds": 0.02,
-        "speakers": [s.__dict__ | {"rate": list(s.rate)} for s in speakers(version)],
+        "speakers": [s.__dict__ | {"rate": list(s.rate)} for s in speakers(version, language)],
         "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
     }
 
@@ -378,6 +440,7 @@ def build_corpus(
     workers: int | None = None,
     progress: bool = True,
     version: int = CORPUS_VERSION,
+    language: str = "en",
 ) -> Path:
     """Synthesise the corpus into ``out``.
 
@@ -399,6 +462,10 @@ def build_corpus(
         Show a progress bar.
     version : int
         Corpus version (:data:`VERSIONS`); default :data:`CORPUS_VERSION`.
+    language : {"en", "fr"}
+        ``"fr"``: the French corpus (version 2 only): homophone nouns whose gender a determiner or an adjective
+        decides, 30 speakers (:data:`SPEAKERS_FR`), its held-out splits first (384 utterances); default size
+        :data:`FRENCH_SIZE` when ``size`` is left at the English default.
 
     Returns
     -------
@@ -406,24 +473,29 @@ def build_corpus(
         The corpus directory. An existing complete corpus with the same size,
         seed and version is kept as it is.
     """
-    _check_version(version)
-    out = Path(out) if out is not None else default_corpus_dir(version=version)
+    _check_version(version, language)
+    out = Path(out) if out is not None else default_corpus_dir(version=version, language=language)
+    if language == "fr" and size == DEFAULT_SIZE:
+        size = FRENCH_SIZE
     if version == 1 and size < len(SPEAKERS):
         raise ValueError(f"size must be at least {len(SPEAKERS)} (one utterance per speaker), got {size}.")
-    plan = (_utterance_plan(size) if version == 1 else _utterance_plan_v2(size, seed))  # checks the size
+    plan = (_utterance_plan_fr(size, seed) if language == "fr" else _utterance_plan(size) if version == 1
+            else _utterance_plan_v2(size, seed))  # checks the size
     empty = out.is_dir() and not any(out.iterdir())  # made for the corpus (mkdir, a mounted volume): fill it
     if out.exists() and not empty:
         try:
             info = _read_info(out)
-            same = (info.get("version"), info.get("size"), info.get("seed")) == (version, size, seed)
+            same = ((info.get("version"), info.get("size"), info.get("seed"), info.get("language", "en"))
+                    == (version, size, seed, language))
         except CorpusError:
             same = False
         if same and not force:
-            verify_corpus_files(out, version)
+            verify_corpus_files(out, version, language)
             return out
         if not force:
+            what = f"version-{version}" if language == "en" else f"{language!r} version-{version}"
             raise CorpusError(
-                f"{out} already exists and is not a complete version-{version} corpus with size={size}, seed={seed}. "
+                f"{out} already exists and is not a complete {what} corpus with size={size}, seed={seed}. "
                 "Pass --force (force=True) to replace it, or choose another --out directory."
             )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -437,8 +509,8 @@ def build_corpus(
         manifest = _manifest_bytes(rows, version)
         (tmp / "manifest.csv").write_bytes(manifest)
         # corpus.json is written last: its presence marks a complete build.
-        (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest, version), indent=2, sort_keys=True)
-                                         + "\n")
+        (tmp / "corpus.json").write_text(json.dumps(_info(size, seed, manifest, version, language), indent=2,
+                                                    sort_keys=True) + "\n")
         if empty and out.is_dir() and not any(out.iterdir()):
             # the folder itself stays (it may be a mount point); corpus.json, moved last, marks it complete
             for f in sorted(tmp.iterdir(), key=lambda f: f.name == "corpus.json"):
@@ -453,7 +525,7 @@ def build_corpus(
             tmp.rename(out)
         except OSError:
             # Another process finished the same build first: keep theirs if it is complete.
-            verify_corpus_files(out, version)
+            verify_corpus_files(out, version, language)
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -511,10 +583,12 @@ def _read_info(root: Path) -> dict:
     return info
 
 
-def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSION) -> dict:
-    """Check that a corpus directory is a complete corpus of ``version``; return its ``corpus.json``.
+def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSION,
+                        language: str | None = "en") -> dict:
+    """Check that a corpus directory is a complete corpus of ``version`` and ``language``; return its
+    ``corpus.json``.
 
-    ``version=None`` accepts any version this code knows (:data:`VERSIONS`).
+    ``version=None`` accepts any version this code knows (:data:`VERSIONS`), ``language=None`` either language.
 
     Raises
     ------
@@ -526,7 +600,8 @@ def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSI
     info = _read_info(root)
     found = info.get("version")
     own = found if found in VERSIONS else (version or CORPUS_VERSION)  # rebuild a damaged corpus as what it was
-    flag = "" if own == CORPUS_VERSION else f" --version {own}"
+    lang = info.get("language", "en")
+    flag = ("" if own == CORPUS_VERSION else f" --version {own}") + ("" if lang == "en" else f" --language {lang}")
     fix = f"Rebuild it with: speech-course corpus build --out {root} --size {info.get('size')}{flag} --force"
     manifest = root / "manifest.csv"
     if not manifest.is_file():
@@ -541,6 +616,10 @@ def verify_corpus_files(root: str | PathLike, version: int | None = CORPUS_VERSI
         raise CorpusError(f"{root} was built by corpus version {found}, which this course does not know (it knows "
                           f"{list(VERSIONS)}). Rebuild it with: speech-course corpus build --out {root} --version "
                           f"{version or CORPUS_VERSION} --force")
+    if language is not None and lang != language:
+        raise CorpusError(f"{root} holds the {lang!r} corpus, not the {language!r} one. Load it with "
+                          f"load_corpus(..., language={lang!r}), or build the {language!r} corpus elsewhere: "
+                          f"speech-course corpus build --language {language} --out DIR")
     with open(manifest, newline="", encoding="utf-8") as f:
         ids = [row["id"] for row in csv.DictReader(f)]
     missing = [i for i in ids for ext in (".wav", ".TextGrid") if not (root / f"{i}{ext}").is_file()]
@@ -564,10 +643,11 @@ class Corpus:
         The build parameters from ``corpus.json``.
     """
 
-    def __init__(self, root: str | PathLike, version: int | None = CORPUS_VERSION) -> None:
+    def __init__(self, root: str | PathLike, version: int | None = CORPUS_VERSION,
+                 language: str | None = "en") -> None:
 
         self.root = Path(root)
-        self.info = verify_corpus_files(self.root, version)
+        self.info = verify_corpus_files(self.root, version, language)
         self.manifest = pd.read_csv(self.root / "manifest.csv", dtype=str, keep_default_na=False).set_index(
             "id", drop=False)
         for col in ("duration",):
@@ -581,6 +661,11 @@ class Corpus:
     def __repr__(self) -> str:
         counts = self.manifest["split"].value_counts().to_dict()
         return f"Corpus({str(self.root)!r}, {len(self)} utterances, splits={counts})"
+
+    @property
+    def language(self) -> str:
+        """``"en"`` or ``"fr"`` (:data:`LANGUAGES`)."""
+        return self.info.get("language", "en")
 
     @property
     def speakers(self) -> list[str]:
@@ -668,7 +753,7 @@ class Corpus:
         return mix_at_snr(wave, babble, snr_db)
 
 def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int = DEFAULT_SIZE,
-                seed: int = 0, version: int | None = CORPUS_VERSION) -> Corpus:
+                seed: int = 0, version: int | None = CORPUS_VERSION, language: str | None = "en") -> Corpus:
     """Load a corpus, building the default one on first use.
 
     Parameters
@@ -682,17 +767,21 @@ def load_corpus(path: str | PathLike | None = None, build: bool = True, size: in
     version : int
         The corpus version to load (and build); default :data:`CORPUS_VERSION`; ``None``: whichever version
         ``path`` holds.
+    language : {"en", "fr"} or None
+        The corpus language (:data:`LANGUAGES`); ``None``: whichever ``path`` holds. The French corpus
+        (:data:`FRENCH_SIZE` utterances by default) is built on first use like the English one.
 
     Raises
     ------
     CorpusError
         Missing (with ``build=False``), incomplete or corrupted corpus.
     """
-    root = Path(path) if path is not None else default_corpus_dir(version=version or CORPUS_VERSION)
+    root = Path(path) if path is not None else default_corpus_dir(version=version or CORPUS_VERSION,
+                                                                  language=language or "en")
     if not root.exists() and build:
         print(f"Building the course corpus in {root} (first use; takes about half a minute)...", file=sys.stderr)
-        build_corpus(root, size=size, seed=seed, version=version or CORPUS_VERSION)
-    return Corpus(root, version)
+        build_corpus(root, size=size, seed=seed, version=version or CORPUS_VERSION, language=language or "en")
+    return Corpus(root, version, language)
 
 
 def check_alignments(corpus: Corpus, ids: Iterable[str] | None = None) -> list[str]:

@@ -567,3 +567,111 @@ def held_out_sentences(split: str, seed: int = 0, sizes: dict[str, int] | None =
 #: Sentences per kind in each held-out split (each read by every speaker of the split).
 HELD_OUT_SIZES = {"homophone": 32, "command": 16, "rich": 8, "minimal_pair": 16}
 SPLIT_SEEDS = {"validation": 1, "test": 2}
+
+
+# ==========================================================================
+# French homophones decided by grammatical agreement (the French corpus, ``language="fr"``; docs/corpus.md).
+#
+# After Mohebbi et al. (2023): in French, the masculine and feminine of many nouns are spelled differently and
+# pronounced the same ("député" / "députée", both /depyte/). What decides the spelling is agreement with another
+# word whose two forms *do* sound different: a determiner before the noun ("le" /lə/, "la" /la/) or an adjective
+# after it ("prudent" /pʁydɑ̃/, "prudente" /pʁydɑ̃t/). As in the English pairs, both spellings occur in the same
+# frames; only the cue word and the target's spelling differ. Determiners that do not agree audibly ("leur",
+# "chaque") open the cue-after frames, and every word after the noun starts with a consonant, so no liaison lets
+# the noun's gender leak into the sound of a neighbour.
+
+#: Homophone nouns, masculine/feminine (identical phones in every French accent of the corpus; the tests check it).
+FR_HOMOPHONE_PAIRS: tuple[str, ...] = (
+    "député/députée", "délégué/déléguée", "fiancé/fiancée", "marié/mariée", "salarié/salariée", "blessé/blessée",
+    "retraité/retraitée", "réfugié/réfugiée",
+)
+#: The cue words of each gender: determiners before the noun, attributive adjectives after it. Each cue word
+#: occurs with one gender only, and the two forms of every cue sound different.
+FR_CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "before": {"masculine": ("le", "ce", "un"), "feminine": ("la", "cette", "une")},
+    "after": {"masculine": ("prudent", "content", "patient", "charmant"),
+              "feminine": ("prudente", "contente", "patiente", "charmante")},
+}
+#: Frame words shared by both genders. Cue before: "<opener> <cue> <noun> <verb> <adverb>"; cue after:
+#: "<opener> <determiner> <noun> <cue> <verb> <adverb>".
+_FR_OPENERS = ("hier", "alors", "soudain", "enfin", "puis", "ensuite")
+_FR_DETERMINERS = ("leur", "notre", "votre", "chaque")
+_FR_VERBS = ("parlait", "chantait", "votait", "pleurait", "dormait", "mangeait")
+_FR_ADVERBS = ("encore", "souvent", "ici", "toujours", "beaucoup", "longtemps")
+
+
+def french_gender(spelling: str) -> str:
+    """``"feminine"`` for the feminine spelling of a :data:`FR_HOMOPHONE_PAIRS` noun, else ``"masculine"``."""
+    return "feminine" if spelling.endswith("ée") else "masculine"
+
+
+def french_frame(position: str, rng: np.random.Generator, split: str) -> tuple[str, ...]:
+    """Frame words for a cue ``position`` whose key is in ``split``: ``(opener, verb, adverb)`` before,
+    ``(opener, determiner, verb, adverb)`` after (drawn until one is)."""
+    while True:
+        opener, verb, adverb = (xs[rng.integers(len(xs))] for xs in (_FR_OPENERS, _FR_VERBS, _FR_ADVERBS))
+        frame = ((opener, verb, adverb) if position == "before"
+                 else (opener, _FR_DETERMINERS[rng.integers(len(_FR_DETERMINERS))], verb, adverb))
+        if split_of_key("homophone-fr", _frame_key(position, frame)) == split:
+            return frame
+
+
+def french_homophone_sentence(group: str, spelling: str, position: str, cue: str,
+                              frame: tuple[str, ...]) -> Sentence:
+    """One member of a French minimal pair: the other has the other gender's spelling and cue, same frame.
+
+    Parameters
+    ----------
+    group : str
+        A :data:`FR_HOMOPHONE_PAIRS` entry, e.g. ``"député/députée"``.
+    spelling : str
+        One of its two spellings.
+    position : {"before", "after"}
+        Where the cue stands relative to the noun.
+    cue : str
+        A cue word of ``spelling``'s gender and ``position`` (:data:`FR_CUES`).
+    frame : tuple of str
+        From :func:`french_frame`.
+    """
+    if cue not in FR_CUES[position][french_gender(spelling)]:
+        raise ValueError(f"{cue!r} is not a {position}-cue of the {french_gender(spelling)} {spelling!r}.")
+    if position == "before":
+        opener, verb, adverb = frame
+        words, target, cue_index = (opener, cue, spelling, verb, adverb), 2, 1
+    else:
+        opener, det, verb, adverb = frame
+        words, target, cue_index = (opener, det, spelling, cue, verb, adverb), 2, 3
+    key = _frame_key(position, frame)
+    labels = {"homophone_group": group, "target_word": spelling, "target_index": target, "cue_word": cue,
+              "cue_index": cue_index, "cue_position": position, "pair_id": f"{group}|{key}", "key": key}
+    return Sentence("homophone", words, labels)
+
+
+def french_homophone(rng: np.random.Generator, split: str = "train") -> Sentence:
+    """A random French homophone sentence whose frame belongs to ``split``."""
+    group = FR_HOMOPHONE_PAIRS[rng.integers(len(FR_HOMOPHONE_PAIRS))]
+    spelling = group.split("/")[rng.integers(2)]
+    position = CUE_POSITIONS[rng.integers(2)]
+    cues = FR_CUES[position][french_gender(spelling)]
+    return french_homophone_sentence(group, spelling, position, cues[rng.integers(len(cues))],
+                                     french_frame(position, rng, split))
+
+
+def french_held_out_sentences(split: str, seed: int = 0) -> list[Sentence]:
+    """The French sentences of a held-out split, every one read by every speaker of the split.
+
+    One minimal pair per homophone noun and cue position (16 pairs, 32 sentences; the masculine member first),
+    each pair in a frame of its own drawn from ``split``'s keys, the cue words drawn at random.
+    """
+    if split not in ("validation", "test"):
+        raise ValueError(f"held-out split must be 'validation' or 'test', got {split!r}.")
+    rng = np.random.default_rng([seed, 3, SPLIT_SEEDS[split]])
+    out: list[Sentence] = []
+    for group in FR_HOMOPHONE_PAIRS:
+        for position in CUE_POSITIONS:
+            frame = french_frame(position, rng, split)
+            for spelling in group.split("/"):
+                cues = FR_CUES[position][french_gender(spelling)]
+                out.append(french_homophone_sentence(group, spelling, position, cues[rng.integers(len(cues))],
+                                                     frame))
+    return out

@@ -42,9 +42,13 @@ _CHARS_UTF8 = 1
 _EV_WORD, _EV_END, _EV_PHONEME = 1, 5, 7
 _PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
 
-_STRESS_MARKS = str.maketrans("", "", "ˈˌ")
-_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_ALLOWED_TEXT = re.compile(r"^[a-z' ]+$")
+#: Stress marks, and the "-" that eSpeak NG's French voices append to some unstressed vowels ("la" -> l a-): not
+#: phones. (No English phone of the corpus carries either once removed.)
+_STRESS_MARKS = str.maketrans("", "", "ˈˌ-")
+#: Letters of the corpus languages: English, and French with its accented letters.
+_LETTERS = "a-zàâçéèêëîïôûùüÿœæ"
+_WORD_RE = re.compile(rf"[{_LETTERS}]+(?:'[{_LETTERS}]+)?")
+_ALLOWED_TEXT = re.compile(rf"^[{_LETTERS}' ]+$")
 
 
 class SynthesisError(CourseError, RuntimeError):
@@ -195,7 +199,7 @@ def normalise_text(text: str) -> str:
     if not clean:
         raise ValueError("Cannot synthesise empty text: give at least one word.")
     if not _ALLOWED_TEXT.match(clean):
-        bad = sorted(set(re.sub(r"[a-z' ]", "", clean)))
+        bad = sorted(set(re.sub(rf"[{_LETTERS}' ]", "", clean)))
         raise ValueError(
             f"Text {text!r} contains {''.join(bad)!r}: use letters, apostrophes and spaces only "
             "(spell numbers out, drop punctuation)."

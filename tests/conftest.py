@@ -41,3 +41,9 @@ def small_corpus(small_corpus_dir):
 def default_corpus():
     """The default corpus the notebooks use (built by the README's setup command, or here on first use)."""
     return load_corpus()
+
+
+@pytest.fixture(scope="session")
+def french_corpus():
+    """The default French corpus (built by the README's setup command, or here on first use: about 10 s)."""
+    return load_corpus(language="fr")
