@@ -1,5 +1,5 @@
-"""Feature attribution for speech classifiers: gradients, Integrated Gradients, occlusion, word ablation, LIME,
-faithfulness.
+"""Feature attribution for speech classifiers and transcribers: gradients, Integrated Gradients, occlusion, word
+ablation, LIME, faithfulness.
 
 The functions follow `captum <https://captum.ai>`_'s conventions (``forward_func``, ``inputs``, ``baselines``,
 ``target``, ``n_steps``, ``method``) and agree with its ``Saliency``, ``InputXGradient``, ``IntegratedGradients``,
@@ -22,6 +22,9 @@ are written out here so that every step can be read and taught. Conventions:
   :func:`course.frames.segment_frames`);
 * faithfulness metrics work on **probabilities**: ``forward_func`` returns logits ``(B, C)`` and the metrics take
   the softmax of the ``target`` column.
+* a Whisper-style transcriber is explained over its log-mel input ``(1, T, n_mels)`` (time first, 10 ms frames
+  over the whole fixed window): :func:`transcript_word_target` turns "what it writes for these words" into a
+  ``forward_func`` for the methods above, and :func:`spectrogram_attributions` runs one of them.
 
 References: Simonyan et al. 2014 (saliency), Shrikumar et al. 2016 (input x gradient), Sundararajan et al. 2017
 (Integrated Gradients), Zeiler & Fergus 2014 (occlusion), DeYoung et al. 2020 (comprehensiveness, sufficiency),
@@ -39,7 +42,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from course.context_mixing import token_word_spans
 from course.frames import segment_frames, starts_after_end
+from course.models import model_device
 from course.stats import average_ranks
 
 #: Integration rules of :func:`integrated_gradients` (captum's names).
@@ -931,3 +936,175 @@ def feature_encoder_split(model) -> tuple[Callable, Callable]:  # noqa: ANN001
         return model.classifier(model.projector(hidden).mean(1))
 
     return features, head
+
+
+# --------------------------------------------------------------------------
+# Whisper-style transcribers: attribution over the log-mel input
+
+#: What :func:`spectrogram_attributions` computes: the signed gradient, saliency ``|gradient|``, input x gradient,
+#: Integrated Gradients.
+SPECTROGRAM_METHODS = ("gradient", "saliency", "input_x_gradient", "integrated_gradients")
+
+
+def log_mel_input(processor, waveform: np.ndarray, sample_rate: int = 16000) -> torch.Tensor:  # noqa: ANN001
+    """A Whisper-style model's input for one waveform, time first: ``(1, T, n_mels)``, float32.
+
+    The feature extractor's ``input_features`` ``(1, n_mels, T)`` (log-mel frames every ``hop_length`` samples,
+    10 ms for Whisper, over the model's fixed window, the part after the audio padded) transposed so that time is
+    axis 1, as everywhere in this module: :func:`pool_to_words` with ``rate = sample_rate / hop_length`` then sums
+    a map over the mel bands and the frames of each word. Frame ``n`` of the centred STFT is centred on sample
+    ``n * hop_length``; the module's convention reads it as ``[n, n + 1)`` hops, half a hop (5 ms) later, less than
+    the alignments' precision.
+    """
+    fe = getattr(processor, "feature_extractor", processor)
+    feats = fe(np.asarray(waveform), sampling_rate=sample_rate, return_tensors="pt").input_features
+    return feats.transpose(1, 2).contiguous()
+
+
+def silence_baseline(features: torch.Tensor) -> torch.Tensor:
+    """The log-mel of silence *in this utterance*: every element set to the map's floor, shape of ``features``.
+
+    Whisper's feature extractor clips the log-mel 8 log10 units (80 dB) below the utterance's loudest element and
+    then rescales, so digital silence, the padding of the window included, sits at the map's minimum, a level that
+    depends on the utterance. The extractor's output for a waveform of zeros alone is lower (its own floor): a
+    different input, and a different baseline. With this one, Integrated Gradients gives the padded part of the
+    window exactly zero (the factor ``x - x'`` vanishes there).
+    """
+    flat = features.detach().reshape(len(features), -1)
+    return flat.min(1).values.reshape(-1, *([1] * (features.dim() - 1))).expand_as(features).contiguous()
+
+
+def transcript_word_target(model, tokenizer, text: str, words: int | Sequence[int],  # noqa: ANN001
+                           prompt: Sequence[int] | None = None, output: str = "logit") -> Callable:
+    """What a transcriber writes for some words of ``text``, as a function of its log-mel input.
+
+    The decoder is teacher-forced on ``prompt`` followed by the tokens of ``text``; the target is the sum, over the
+    tokens of the chosen words, of each token's logit (``output="logit"``) or log-probability (``"log_prob"``) at
+    the position that predicts it. The decoder reads the words before them as text, so the audio reaches the
+    target only through cross-attention: an attribution over the input says which audio the model uses to write
+    those words. Logits do not saturate as log-probabilities near 0 do.
+
+    Parameters
+    ----------
+    model : WhisperForConditionalGeneration
+        A Whisper-style encoder-decoder.
+    tokenizer
+        Its tokenizer (``processor.tokenizer``); ``text``'s tokens are grouped into words by
+        :func:`course.context_mixing.token_word_spans`, which must find the words of ``text.split()``.
+    text : str
+        The transcript, e.g. the corpus's reference ``u.text``.
+    words : int or sequence of int
+        0-based indices into ``text.split()`` (``u.words`` of the corpus: the same words).
+    prompt : sequence of int, optional
+        Decoder tokens before the text (default: ``[decoder_start_token_id]``, as the shipped model was trained;
+        a multilingual Whisper needs its language and task tokens too).
+    output : {"logit", "log_prob"}
+
+    Returns
+    -------
+    callable
+        ``forward_func(features)``: features ``(B, T, n_mels)`` (time first, :func:`log_mel_input`) to ``(B,)``,
+        for :func:`saliency`, :func:`integrated_gradients`, ... with ``target=None``.
+
+    Raises
+    ------
+    ValueError
+        The tokens do not group into the words of ``text``; a word index out of range; an unknown ``output``.
+    """
+    if output not in ("logit", "log_prob"):
+        raise ValueError(f"output must be 'logit' or 'log_prob', got {output!r}.")
+    if prompt is None:
+        prompt = [model.config.decoder_start_token_id]
+    ids = [int(i) for i in prompt] + list(tokenizer(text, add_special_tokens=False).input_ids)
+    found, spans = token_word_spans(tokenizer, ids)
+    if found != text.split():
+        raise ValueError(f"The tokens of {text!r} group into the words {found}, not the words of the text.")
+    chosen = [int(words)] if isinstance(words, (int, np.integer)) else [int(w) for w in words]
+    if not chosen or any(not 0 <= w < len(spans) for w in chosen):
+        raise ValueError(f"Word indices {chosen} are not among the {len(spans)} words of {text!r}.")
+    positions = [p for w in chosen for p in range(*spans[w])]
+    device = model_device(model)
+    decoder_ids = torch.tensor([ids], device=device)
+    predicting = torch.tensor(positions, device=device) - 1  # the logits at position p - 1 predict token p
+    tokens = decoder_ids[0, positions]
+
+    def forward_func(features: torch.Tensor) -> torch.Tensor:
+        logits = model(input_features=features.transpose(1, 2),
+                       decoder_input_ids=decoder_ids.expand(len(features), -1)).logits[:, predicting]
+        if output == "log_prob":
+            logits = torch.log_softmax(logits, -1)
+        return logits.gather(2, tokens.expand(len(features), -1)[..., None])[..., 0].sum(1)
+
+    return forward_func
+
+
+def spectrogram_attributions(
+    model,  # noqa: ANN001
+    processor,  # noqa: ANN001
+    waveform: np.ndarray,
+    text: str,
+    words: int | Sequence[int],
+    method: str = "integrated_gradients",
+    baselines: str | float | torch.Tensor = "silence",
+    n_steps: int = 8,
+    internal_batch_size: int | None = None,
+    output: str = "logit",
+    return_convergence_delta: bool = False,
+) -> np.ndarray | tuple[np.ndarray, float]:
+    """Attribution of what a Whisper-style transcriber writes for some words, over its log-mel input.
+
+    The target is :func:`transcript_word_target` (teacher-forced on the reference ``text``); the input is
+    :func:`log_mel_input`; the methods are this module's own (:func:`saliency`, :func:`input_x_gradient`,
+    :func:`integrated_gradients`), so they agree with captum's on the same function.
+
+    Parameters
+    ----------
+    model, processor
+        A ``WhisperForConditionalGeneration`` and its processor (feature extractor and tokenizer).
+    waveform : np.ndarray
+        The audio, 16 kHz mono.
+    text, words
+        The transcript and the indices of the words explained (see :func:`transcript_word_target`).
+    method : str
+        One of :data:`SPECTROGRAM_METHODS`: ``"gradient"`` (signed), ``"saliency"`` (absolute gradient),
+        ``"input_x_gradient"`` or ``"integrated_gradients"``.
+    baselines : "silence", "zeros", float or tensor
+        Integrated Gradients' reference input: ``"silence"`` is :func:`silence_baseline` (the utterance's own
+        floor, the value of the padding), ``"zeros"`` an all-zero feature array (what input x gradient implicitly
+        compares with), or a number or a tensor ``(1, T, n_mels)``. Ignored by the other methods.
+    n_steps, internal_batch_size
+        Points on the path and path points per pass, as in :func:`integrated_gradients` (Gauss-Legendre).
+    output : {"logit", "log_prob"}
+        What is explained, per token (see :func:`transcript_word_target`).
+    return_convergence_delta : bool
+        Integrated Gradients only: also return ``sum(A) - (F(x) - F(x'))``.
+
+    Returns
+    -------
+    attributions : np.ndarray
+        float64, shape ``(T, n_mels)``: time (10 ms log-mel frames over the whole window) by mel band. Pool it
+        to words with ``pool_to_words(a, u.words, rate=100)`` (for a 160-sample hop at 16 kHz), or to the
+        encoder's 20 ms frames with ``pool_features(a.sum(1)[None], chunk_mask(len(a), 2))``.
+    delta : float
+        Only with ``return_convergence_delta``.
+    """
+    if method not in SPECTROGRAM_METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {SPECTROGRAM_METHODS}.")
+    if return_convergence_delta and method != "integrated_gradients":
+        raise ValueError("Only Integrated Gradients has a convergence delta.")
+    forward_func = transcript_word_target(model, processor.tokenizer, text, words, output=output)
+    x = log_mel_input(processor, waveform).to(model_device(model))
+    delta = None
+    if method in ("gradient", "saliency"):
+        a = saliency(forward_func, x, None, abs=method == "saliency")
+    elif method == "input_x_gradient":
+        a = input_x_gradient(forward_func, x, None)
+    else:
+        if isinstance(baselines, str):
+            if baselines not in ("silence", "zeros"):
+                raise ValueError(f"baselines must be 'silence', 'zeros', a number or a tensor, not {baselines!r}.")
+            baselines = silence_baseline(x) if baselines == "silence" else 0.0
+        a, delta = integrated_gradients(forward_func, x, baselines, None, n_steps,
+                                        internal_batch_size=internal_batch_size, return_convergence_delta=True)
+    a = a[0].detach().cpu().numpy().astype(np.float64)
+    return (a, float(delta[0])) if return_convergence_delta else a

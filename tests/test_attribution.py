@@ -446,3 +446,121 @@ def test_slot_word_profile_reads_the_slot_it_is_given_and_refuses_bad_scores():
         A.slot_word_profile({"control: random": lambda u: [1.0, 0.0]}, [u], "action")
     with pytest.raises(ValueError, match="No utterance"):
         A.slot_word_profile({}, [], "action")
+
+
+# --------------------------------------------------------------------------
+# A Whisper-style transcriber explained over its log-mel input (a tiny random model, a 1-second window)
+
+
+_SPEECH = ["turn on the lights", "bring me the newspaper"]
+
+
+@pytest.fixture(scope="module")
+def tiny_transcriber():
+    from transformers import GenerationConfig, WhisperForConditionalGeneration
+
+    from speech_course_tools.training import _whisper_processor, whisper_config
+
+    processor = _whisper_processor(_SPEECH, seconds=1)
+    tok = processor.tokenizer
+    sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
+    cfg = whisper_config(len(tok), sot, eos, seconds=1)
+    cfg.encoder_layers, cfg.decoder_layers, cfg.d_model, cfg.init_std = 1, 1, 32, 0.2
+    cfg.encoder_ffn_dim = cfg.decoder_ffn_dim = 64
+    cfg.encoder_attention_heads = cfg.decoder_attention_heads = 2
+    torch.manual_seed(0)
+    model = WhisperForConditionalGeneration(cfg).eval()
+    model.generation_config = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos,
+                                               bos_token_id=eos, max_length=16)
+    rng = np.random.default_rng(3)
+    wave = (0.1 * np.sin(2 * np.pi * 300 * np.arange(9600) / 16000) + 0.01 * rng.standard_normal(9600))
+    return model, processor, wave.astype(np.float32)  # 0.6 s of audio in a 1 s window: the rest is padding
+
+
+def test_log_mel_input_is_time_first_and_silence_is_the_padding_level(tiny_transcriber):
+    model, processor, wave = tiny_transcriber
+    x = A.log_mel_input(processor, wave)
+    ref = processor.feature_extractor(wave, sampling_rate=16000, return_tensors="pt").input_features
+    assert x.shape == (1, 100, 80) and torch.equal(x, ref.transpose(1, 2))
+    base = A.silence_baseline(x)
+    assert base.shape == x.shape and torch.all(base == x.min())
+    assert torch.all(x[0, -30:] == base[0, -30:])  # the padded end of the window sits at the floor
+    alone = A.log_mel_input(processor, np.zeros_like(wave))
+    assert float(alone.max()) < float(base[0, 0, 0])  # the log-mel of a zero waveform alone is another input
+
+
+def test_transcript_word_target_is_the_teacher_forced_logit_of_the_words_tokens(tiny_transcriber):
+    model, processor, wave = tiny_transcriber
+    tok = processor.tokenizer
+    text = _SPEECH[1]
+    ids = [model.config.decoder_start_token_id] + tok(text, add_special_tokens=False).input_ids
+    from course.context_mixing import token_word_spans
+
+    first, stop = token_word_spans(tok, ids)[1][3]  # "newspaper"
+    x = A.log_mel_input(processor, wave)
+    with torch.no_grad():
+        logits = model(input_features=x.transpose(1, 2), decoder_input_ids=torch.tensor([ids])).logits[0]
+        f = A.transcript_word_target(model, tok, text, 3)
+        g = A.transcript_word_target(model, tok, text, [3], output="log_prob")
+        both = A.transcript_word_target(model, tok, text, [0, 3])
+        by_hand = sum(float(logits[p - 1, ids[p]]) for p in range(first, stop))
+        log_p = torch.log_softmax(logits, -1)
+        assert np.isclose(float(f(x)[0]), by_hand, atol=1e-5)
+        assert np.isclose(float(g(x)[0]), sum(float(log_p[p - 1, ids[p]]) for p in range(first, stop)), atol=1e-5)
+        first0, stop0 = token_word_spans(tok, ids)[1][0]
+        assert np.isclose(float(both(x)[0]), by_hand + sum(float(logits[p - 1, ids[p]]) for p in range(first0, stop0)),
+                          atol=1e-4)
+        assert f(torch.cat([x, x, 0 * x])).shape == (3,)
+    with pytest.raises(ValueError, match="not among"):
+        A.transcript_word_target(model, tok, text, 4)
+    with pytest.raises(ValueError, match="group into the words"):
+        A.transcript_word_target(model, tok, "bring  me", 0)
+    with pytest.raises(ValueError, match="output"):
+        A.transcript_word_target(model, tok, text, 0, output="probability")
+
+
+def test_spectrogram_attributions_match_captum_and_a_broken_ig_does_not(tiny_transcriber):
+    from captum.attr import InputXGradient, IntegratedGradients, Saliency
+
+    model, processor, wave = tiny_transcriber
+    text = _SPEECH[1]
+    x = A.log_mel_input(processor, wave)
+    base = A.silence_baseline(x)
+    f = A.transcript_word_target(model, processor.tokenizer, text, 3)
+    ours, delta = A.spectrogram_attributions(model, processor, wave, text, 3, n_steps=6, internal_batch_size=4,
+                                             return_convergence_delta=True)
+    ref = IntegratedGradients(f).attribute(x, base, n_steps=6)[0].numpy()
+    assert ours.shape == (100, 80) and ours.dtype == np.float64
+    _close(ours, ref, 1e-4)
+    with torch.no_grad():
+        gap = float(f(x)[0] - f(base)[0])
+    assert np.isclose(delta, ours.sum() - gap, atol=1e-3)
+    assert np.all(ours[-30:] == 0.0), "from the silence floor, the padded frames have x - x' = 0: no attribution"
+    zeros = A.spectrogram_attributions(model, processor, wave, text, 3, baselines="zeros", n_steps=6)
+    _close(zeros, IntegratedGradients(f).attribute(x, 0.0 * x, n_steps=6)[0].numpy(), 1e-4)
+    assert np.abs(zeros[-30:]).sum() > 0, "from an all-zero array the padding gets attribution"
+    # a broken IG without the factor (x - x') is a path-averaged gradient: not what captum computes
+    broken = A.integrated_gradients(f, x, base, None, 6, multiply_by_inputs=False)[0].numpy()
+    assert not np.allclose(broken, ref, atol=1e-3)
+    assert np.abs(broken[-30:]).sum() > 0  # and it credits the padding, which IG from silence cannot
+    _close(A.spectrogram_attributions(model, processor, wave, text, 3, method="saliency"),
+           Saliency(f).attribute(x)[0].numpy(), 1e-5)
+    _close(A.spectrogram_attributions(model, processor, wave, text, 3, method="input_x_gradient"),
+           InputXGradient(f).attribute(x)[0].detach().numpy(), 1e-5)
+    g = A.spectrogram_attributions(model, processor, wave, text, 3, method="gradient")
+    _close(np.abs(g), Saliency(f).attribute(x)[0].numpy(), 1e-5)
+    with pytest.raises(ValueError, match="Unknown method"):
+        A.spectrogram_attributions(model, processor, wave, text, 3, method="lime")
+    with pytest.raises(ValueError, match="baselines"):
+        A.spectrogram_attributions(model, processor, wave, text, 3, baselines="noise")
+    with pytest.raises(ValueError, match="convergence delta"):
+        A.spectrogram_attributions(model, processor, wave, text, 3, method="saliency", return_convergence_delta=True)
+
+
+def test_a_log_mel_map_pools_to_words_and_to_encoder_frames():
+    a = np.arange(12 * 3, dtype=np.float64).reshape(12, 3)  # 12 log-mel frames (10 ms) by 3 bands
+    words = [Interval(0.0, 0.03, "a"), Interval(0.03, 0.075, "b")]  # frames 0-2; 3-6 (centre 0.075 is outside)
+    np.testing.assert_allclose(A.pool_to_words(a, words, rate=100), [a[:3].sum(), a[3:7].sum()])
+    frames = A.pool_features(a.sum(1)[None], A.chunk_mask(len(a), 2))  # the encoder's 20 ms frames
+    np.testing.assert_allclose(frames, a.sum(1).reshape(6, 2).sum(1))
+    np.testing.assert_allclose(A.pool_to_words(frames, [Interval(0.0, 0.04, "a")], rate=50), [a[:4].sum()])
