@@ -52,6 +52,8 @@ class ModelSpec:
         ``metric -> (comparison, bound)`` on the held-out test speakers and sentences; empty if the model has none.
     starts_from : str or None
         The shipped model it is fine-tuned from.
+    language : str
+        The corpus language it is trained and evaluated on (``course.corpus.LANGUAGES``): ``"en"`` or ``"fr"``.
     """
 
     name: str
@@ -65,6 +67,7 @@ class ModelSpec:
     recipe: str
     targets: dict = field(default_factory=dict)
     starts_from: str | None = None
+    language: str = "en"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -153,6 +156,33 @@ _ENTRIES = [
                 'then cosine decay; gradient clipping at 5; seed 0; 2 threads (`tools/retrain`: 1).'),
         targets={'word_error_rate': ('<=', 0.05), 'homophone_accuracy': ('>=', 0.95)},
         starts_from=None,
+    ),
+    ModelSpec(
+        name='tiny-whisper-fr',
+        summary='Whisper-style encoder-decoder trained to transcribe the French agreement homophones',
+        task='text',
+        classes=('WhisperForConditionalGeneration', 'AutoProcessor'),
+        intro=('The French sibling of `tiny-whisper`: the same architecture trained from scratch on the '
+               "course's French corpus, sentences whose noun (\"député\" / \"députée\") sounds the same in "
+               'both genders and is spelled by agreement with a determiner before it or an adjective after '
+               'it. Its tokenizer is a byte-level BPE learned from the French training sentences; its '
+               'feature extractor uses a 4-second window.'),
+        usage=('features = processor(waveform, sampling_rate=16000, '
+               "return_tensors='pt').input_features\nprint(processor.batch_decode(model.generate(features), "
+               'skip_special_tokens=True))'),
+        trainer="speech_course_tools.training:train_whisper_fr",
+        hyper={'steps': 2500, 'batch_size': 16, 'lr': 0.001, 'warmup': 300, 'vocab_size': 300, 'seconds': 4},
+        recipe=("`tiny-whisper`'s recipe on the French corpus (`speech-course corpus build --language fr "
+                "--size 4000`): decoder cross-entropy plus 0.3 × a CTC loss over the utterance's phones "
+                'on the encoder output (the CTC head is dropped before saving); a BPE vocabulary of at '
+                'most {vocab_size} tokens (the grammar has 52 words); a {seconds}-second window; {steps} '
+                'steps of {batch_size} utterances; 15 % of the teacher-forced decoder inputs replaced by '
+                'random tokens; speed perturbation (0.9, 1.0, 1.1) and SpecAugment masks; AdamW (lr {lr}, '
+                'weight decay 0.01), {warmup} warm-up steps then cosine decay; gradient clipping at 5; '
+                'seed 0; 2 threads.'),
+        targets={'word_error_rate': ('<=', 0.05), 'homophone_accuracy': ('>=', 0.95)},
+        starts_from=None,
+        language='fr',
     ),
     ModelSpec(
         name='tiny-w2v2-intent',

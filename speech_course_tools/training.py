@@ -67,7 +67,7 @@ from transformers import (
 )
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, LARGE_SIZE, Corpus, default_cache_dir, default_corpus_dir,
+from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, FRENCH_LARGE_SIZE, FRENCH_SIZE, LARGE_SIZE, Corpus, default_cache_dir, default_corpus_dir,
                            load_corpus)
 from course.decoding import classify, slot_ranges, transcribe_phones, transcribe_text
 from course.features import extract, mfcc_deltas
@@ -83,14 +83,17 @@ from speech_course_tools.attempts import card_section as attempts_section
 SEED = 0
 
 
-def large_corpus(version: int = CORPUS_VERSION) -> Corpus:
-    """The training corpus (built into ``<cache>/corpus-large-v<version>`` on first use)."""
-    return load_corpus(default_corpus_dir("corpus-large", version), size=LARGE_SIZE, seed=0, version=version)
+def large_corpus(version: int = CORPUS_VERSION, language: str = "en") -> Corpus:
+    """The training corpus (built into ``<cache>/corpus-large-v<version>``, French ``corpus-large-fr-v<version>``,
+    on first use)."""
+    size = FRENCH_LARGE_SIZE if language == "fr" else LARGE_SIZE
+    return load_corpus(default_corpus_dir("corpus-large", version, language), size=size, seed=0, version=version,
+                       language=language)
 
 
-def eval_corpus(version: int = CORPUS_VERSION) -> Corpus:
+def eval_corpus(version: int = CORPUS_VERSION, language: str = "en") -> Corpus:
     """The default corpus, whose test speakers (and, from version 2, test sentences) are used for evaluation."""
-    return load_corpus(size=DEFAULT_SIZE, version=version)
+    return load_corpus(size=FRENCH_SIZE if language == "fr" else DEFAULT_SIZE, version=version, language=language)
 
 
 def _log(msg: str) -> None:
@@ -395,7 +398,7 @@ def train_w2v2_ctc_noalign(out: Path, steps: int = MODELS["tiny-w2v2-ctc-noalign
 # tiny-whisper
 
 
-def _whisper_processor(texts: list[str], vocab_size: int = 1000):  # noqa: ANN202
+def _whisper_processor(texts: list[str], vocab_size: int = 1000, seconds: int = 5):  # noqa: ANN202
     bpe = Tokenizer(bpe_models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = bpe_trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -406,17 +409,18 @@ def _whisper_processor(texts: list[str], vocab_size: int = 1000):  # noqa: ANN20
     tok = WhisperTokenizer(vocab=state["model"]["vocab"], merges=merges, unk_token="<|endoftext|>",
                            bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     tok.add_special_tokens({"additional_special_tokens": ["<|startoftranscript|>", "<|notimestamps|>"]})
-    fe = WhisperFeatureExtractor(feature_size=80, sampling_rate=16000, hop_length=160, chunk_length=5, n_fft=400)
+    fe = WhisperFeatureExtractor(feature_size=80, sampling_rate=16000, hop_length=160, chunk_length=seconds,
+                                 n_fft=400)
     return WhisperProcessor(feature_extractor=fe, tokenizer=tok)
 
 
-def whisper_config(vocab_size: int, sot: int, eos: int):  # noqa: ANN201
-    """The architecture of ``tiny-whisper`` (about 3.2 M parameters)."""
+def whisper_config(vocab_size: int, sot: int, eos: int, seconds: int = 5):  # noqa: ANN201
+    """The architecture of ``tiny-whisper`` (about 3.2 M parameters) for inputs of up to ``seconds``."""
 
     return WhisperConfig(
         vocab_size=vocab_size, num_mel_bins=80, encoder_layers=4, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=4, d_model=192, encoder_ffn_dim=768, decoder_ffn_dim=768,
-        max_source_positions=250, max_target_positions=64, dropout=0.05, attention_dropout=0.0,
+        max_source_positions=50 * seconds, max_target_positions=64, dropout=0.05, attention_dropout=0.0,
         decoder_start_token_id=sot, pad_token_id=eos, bos_token_id=eos, eos_token_id=eos,
         begin_suppress_tokens=None, suppress_tokens=None,
     )
@@ -431,8 +435,11 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
                   corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None,
                   token_noise: float | None = None, kinds: tuple[str, ...] | None = None,
                   speed_factors: tuple[float, ...] | None = None, spec_augment: bool | None = None,
-                  vocab_size: int | None = None, ctc_units: str | None = None) -> None:
-    """Train ``tiny-whisper`` from scratch.
+                  vocab_size: int | None = None, ctc_units: str | None = None, name: str = "tiny-whisper") -> None:
+    """Train ``tiny-whisper`` (or, with ``name="tiny-whisper-fr"``, its French sibling) from scratch.
+
+    ``name``: the registry entry whose recipe numbers (learning rate, warm-up, default steps, and for the French
+    model vocabulary size and window) and corpus language are used.
 
     The loss is the decoder's cross-entropy plus ``ctc_weight`` times a CTC loss of a linear head on the encoder
     output over the same tokens (joint CTC-attention training, Kim, Hori & Watanabe 2017): the CTC term makes the
@@ -471,19 +478,21 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
     """
 
     _seed_everything(seed)
-    corpus = large_corpus(corpus_version)
+    spec = MODELS[name]
+    corpus = large_corpus(corpus_version, spec.language)
     utts, waves = _load_split(corpus, "train")
     if kinds is not None:
         keep = [k for k, u in enumerate(utts) if u.kind in kinds]
         utts, waves = [utts[k] for k in keep], [waves[k] for k in keep]
     if vocab_size is None:
-        vocab_size = 1000
+        vocab_size = spec.hyper.get("vocab_size", 1000)
     if steps is None:
-        steps = default_steps("tiny-whisper", corpus_version)
-    processor = _whisper_processor([u.text for u in utts], vocab_size)
+        steps = default_steps(name, corpus_version)
+    seconds = spec.hyper.get("seconds", 5)
+    processor = _whisper_processor([u.text for u in utts], vocab_size, seconds)
     tok = processor.tokenizer
     sot, eos = tok.convert_tokens_to_ids("<|startoftranscript|>"), tok.eos_token_id
-    model = WhisperForConditionalGeneration(whisper_config(len(tok), sot, eos))
+    model = WhisperForConditionalGeneration(whisper_config(len(tok), sot, eos, seconds))
     ctc_units = ctc_units or ("tokens" if corpus_version == 1 else "phones")
     if ctc_units not in ("tokens", "phones"):
         raise ValueError(f"ctc_units must be 'tokens' or 'phones', not {ctc_units!r}")
@@ -498,7 +507,7 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
         speed_factors = (1.0,) if corpus_version == 1 else (0.9, 1.0, 1.1)
     if spec_augment is None:
         spec_augment = corpus_version != 1
-    _log(f"tiny-whisper: computing log-mel features at speeds {speed_factors}")
+    _log(f"{name}: computing log-mel features at speeds {speed_factors}")
     n_mel_frames = 2 * model.config.max_source_positions
     feats = np.zeros((len(speed_factors), len(waves), 80, n_mel_frames), dtype=np.float32)
     enc_frames = np.zeros((len(speed_factors), len(waves)), dtype=int)  # 20 ms frames that hold speech, not padding
@@ -511,7 +520,7 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
             enc_frames[s, start:start + len(played)] = [min(model.config.max_source_positions, len(w) // 320 + 1)
                                                          for w in played]
     targets = [_whisper_ids(processor, u.text) + [eos] for u in utts]
-    _log(f"tiny-whisper: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
+    _log(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
          f"{len(utts)} training utterances, vocabulary {len(tok)}")
     rng = np.random.default_rng(seed)
     if token_noise is None:
@@ -544,12 +553,19 @@ def train_whisper(out: Path, steps: int | None = None, batch_size: int = MODELS[
             blank=n_ctc, zero_infinity=True)
         return outputs.loss + ctc_weight * ctc
 
-    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=MODELS["tiny-whisper"].hyper["lr"],
-              warmup=MODELS["tiny-whisper"].hyper["warmup"],
-              checkpoint=checkpoint)
+    _optimise(model, loss_of_batch, len(utts), steps, batch_size, rng, lr=spec.hyper["lr"],
+              warmup=spec.hyper["warmup"], checkpoint=checkpoint)
     del model._ctc_head
     _save_half(model, processor, out)
     model.generation_config.save_pretrained(out)
+
+
+def train_whisper_fr(out: Path, steps: int = MODELS["tiny-whisper-fr"].hyper["steps"],
+                     batch_size: int = MODELS["tiny-whisper-fr"].hyper["batch_size"], seed: int = SEED,
+                     corpus_version: int = CORPUS_VERSION, checkpoint: Path | None = None) -> None:
+    """Train ``tiny-whisper-fr``: :func:`train_whisper`'s recipe (corpus-v2 defaults) on the French corpus."""
+    train_whisper(out, steps=steps, batch_size=batch_size, seed=seed, corpus_version=corpus_version,
+                  checkpoint=checkpoint, name="tiny-whisper-fr")
 
 
 def _spec_augment(feats: torch.Tensor, lengths: np.ndarray, rng: np.random.Generator, bands: int = 2,
@@ -1252,7 +1268,7 @@ load as float32.
 
 ## Data
 
-{_data_section(metrics.get("corpus_version", 1))}
+{_data_section(metrics.get("corpus_version", 1), spec.language)}
 
 ## Metrics ({"held-out test speakers and sentences" if metrics.get("corpus_version", 1) >= 2 else
                "held-out test speakers"})
@@ -1277,8 +1293,16 @@ speech and unseen words are out of domain). Findings on it illustrate methods; c
     (out / "README.md").write_text(text)
 
 
-def _data_section(version: int) -> str:
+def _data_section(version: int, language: str = "en") -> str:
     """The model card's description of its training and evaluation data."""
+    if language == "fr":
+        return (f"Training: the 18 train speakers of the large French course corpus (`speech-course corpus build "
+                f"--language fr --size {FRENCH_LARGE_SIZE}`; eSpeak NG's accents fr, fr-be and fr-ch x 10 voice "
+                "variants, each speaker with its own pitch and rate), 3 616 sentences such as \"hier la députée "
+                "parlait encore\" or \"soudain leur député prudent votait souvent\": a noun whose two genders sound "
+                "the same, spelled by agreement with a determiner before it or an adjective after it. Evaluation: "
+                "the 9 **held-out test speakers** reading the 32 **held-out test sentences** (16 minimal pairs in "
+                "frames no training sentence has), every speaker every sentence. See docs/corpus.md.")
     if version == 1:
         return (f"Training: the train speakers (10 eSpeak voices: en-us, en, en-gb-x-rp with variants, pitch and rate) "
                 f"of the large course corpus (`speech-course corpus build --size {LARGE_SIZE}`), about 4 300 "
@@ -1339,7 +1363,7 @@ def evaluate(name: str, path: Path | None = None, corpus_version: int = CORPUS_V
         raise ValueError(f"Unknown model {name!r}; shipped: {', '.join(MODELS)}.")
     task = MODELS[name].task
     model, processor = load_model(path or name)
-    corpus = eval_corpus(corpus_version)
+    corpus = eval_corpus(corpus_version, MODELS[name].language)
     by_speaker: dict[str, list[int]] = {}
     if task == "phones":
         utts, waves = _load_split(corpus, "test")
