@@ -79,3 +79,13 @@ claims.check("IG on the CNN features and word ablation pass the check",
 
 # discussion
 claims.check("Why can the random twin's value-zeroing curve favour the cue word?", bool(np.all(twin["vz"][:, 1] > 0)))
+
+# French: agreement decides the spelling (the model card's numbers; the notebook's finding)
+fr_right = num("models.tiny-whisper-fr.homophone_accuracy")
+fr_silenced = num("models.tiny-whisper-fr.homophone_accuracy_cue_silence")
+claims.check("once the cue is silenced: a coin toss", fr_right >= 0.95 and 0.4 <= fr_silenced <= 0.6,
+             right=fr_right, cue_silenced=fr_silenced)
+claims.check("the cue decides, yet no single layer's mixing singles it out, in the encoder or in the\n  decoder's "
+             "cross-attention", notebook_checks(
+                 "06_context_mixing", "Unlike its English sibling, `tiny-whisper-fr` does not read the cue's audio "
+                 "directly where it writes the ending."))
