@@ -27,9 +27,10 @@ claims.check("The results are the model cards' measurements on the held-out test
              all(num(f"models.{m}.test_speakers") == num("corpus.test_speakers") for m in deck_models)
              and num("corpus.heldout_sentences_unseen"),
              test_speakers={m: num(f"models.{m}.test_speakers") for m in deck_models})
-claims.check("`course/shipped/` holds three more models",
+claims.check("`course/shipped/` holds four more models",
              sorted(set(num("models.shipped")) - set(deck_models))
-             == ["tiny-hubert", "tiny-hubert-ctc", "tiny-w2v2-ctc-noalign"], shipped=num("models.shipped"))
+             == ["tiny-hubert", "tiny-hubert-ctc", "tiny-w2v2-ctc-noalign", "tiny-whisper-fr"],
+             shipped=num("models.shipped"))
 
 # "Controls, everywhere": the preview of the probing figure
 s = "representations.summary"
