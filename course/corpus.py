@@ -31,7 +31,7 @@ import zlib
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -106,22 +106,29 @@ ACCENTS_V2 = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland")
 VARIANTS_V2 = ("f1", "m1", "f2", "m2", "f3", "m3", "f4", "m6")
 
 
-def _speakers_v2() -> tuple[Speaker, ...]:
-    rng = np.random.default_rng(2024)
+def _latin_square(accents: tuple[str, ...], variants: tuple[str, ...], seed: int, prefix: str,
+                  split_of: Callable[[int, int], str]) -> tuple[Speaker, ...]:
+    """One speaker per (accent, variant), with its own pitch (by the variant's sex), pitch range and rate range drawn
+    from ``seed``; ``split_of(accent index, variant index)`` places the held-out cells."""
+    rng = np.random.default_rng(seed)
     out = []
-    for a, accent in enumerate(ACCENTS_V2):
-        for v, variant in enumerate(VARIANTS_V2):
-            cell = (v - 2 * a) % len(VARIANTS_V2)
-            split = "test" if cell < 2 else "validation" if cell == 2 + a % 2 else "train"
+    for a, accent in enumerate(accents):
+        for v, variant in enumerate(variants):
+            split = split_of(a, v)
             female = variant.startswith("f")
             pitch = int(rng.integers(50, 66) if female else rng.integers(30, 48))
             low = int(rng.integers(140, 161))
-            out.append(Speaker(f"spk{len(out) + 1:02d}", f"{accent}+{variant}", accent, pitch,
+            out.append(Speaker(f"{prefix}{len(out) + 1:02d}", f"{accent}+{variant}", accent, pitch,
                                int(rng.integers(40, 71)), (low, low + 50), split))
     return tuple(out)
 
 
-SPEAKERS_V2: tuple[Speaker, ...] = _speakers_v2()
+def _split_v2(a: int, v: int) -> str:
+    cell = (v - 2 * a) % len(VARIANTS_V2)
+    return "test" if cell < 2 else "validation" if cell == 2 + a % 2 else "train"
+
+
+SPEAKERS_V2: tuple[Speaker, ...] = _latin_square(ACCENTS_V2, VARIANTS_V2, 2024, "spk", _split_v2)
 
 #: French voices: eSpeak NG's three French accents x 10 voice variants, held out in the same Latin-square way:
 #: per accent three test speakers and one validation speaker (9 test speakers: a sign-flip test over them can reach
@@ -130,22 +137,12 @@ ACCENTS_FR = ("fr", "fr-be", "fr-ch")
 VARIANTS_FR = ("f1", "m1", "f2", "m2", "f3", "m3", "f4", "m6", "f5", "m7")
 
 
-def _speakers_fr() -> tuple[Speaker, ...]:
-    rng = np.random.default_rng(2025)
-    out = []
-    for a, accent in enumerate(ACCENTS_FR):
-        for v, variant in enumerate(VARIANTS_FR):
-            cell = (v - 3 * a) % len(VARIANTS_FR)
-            split = "test" if cell < 3 else "validation" if cell == 3 else "train"
-            female = variant.startswith("f")
-            pitch = int(rng.integers(50, 66) if female else rng.integers(30, 48))
-            low = int(rng.integers(140, 161))
-            out.append(Speaker(f"fr{len(out) + 1:02d}", f"{accent}+{variant}", accent, pitch,
-                               int(rng.integers(40, 71)), (low, low + 50), split))
-    return tuple(out)
+def _split_fr(a: int, v: int) -> str:
+    cell = (v - 3 * a) % len(VARIANTS_FR)
+    return "test" if cell < 3 else "validation" if cell == 3 else "train"
 
 
-SPEAKERS_FR: tuple[Speaker, ...] = _speakers_fr()
+SPEAKERS_FR: tuple[Speaker, ...] = _latin_square(ACCENTS_FR, VARIANTS_FR, 2025, "fr", _split_fr)
 #: Train-split sentence kinds of corpus v2, cycled per speaker (homophones need more examples: 16 pairs x 2
 #: spellings x 2 cues x 2 cue positions).
 _KIND_CYCLE_V2 = ("command", "homophone", "rich", "homophone", "minimal_pair", "command", "homophone", "rich",

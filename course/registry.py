@@ -94,6 +94,9 @@ class ModelSpec:
 #: The usage example of every phone recogniser's card (CTC: greedy decoding with the processor).
 _CTC_USAGE = ("logits = model(**processor(waveform, sampling_rate=16000, return_tensors='pt')).logits\n"
               "print(processor.batch_decode(logits.argmax(-1)))")
+#: The usage example of every transcriber's card (Whisper-style: greedy generation, then the tokenizer).
+_WHISPER_USAGE = ("features = processor(waveform, sampling_rate=16000, return_tensors='pt').input_features\n"
+                  "print(processor.batch_decode(model.generate(features), skip_special_tokens=True))")
 #: The numbers of tiny-w2v2-ctc's recipe, which its CTC-only control shares.
 _W2V2_CTC_HYPER = {"steps": 4000, "batch_size": 8, "lr": 1.5e-3, "warmup": 400}
 
@@ -137,9 +140,7 @@ _ENTRIES = [
                'cue word elsewhere in the sentence decides. Its tokenizer is a byte-level BPE learned '
                'from the corpus sentences; its feature extractor uses a 5-second window (real Whisper: '
                '30 s).'),
-        usage=('features = processor(waveform, sampling_rate=16000, '
-               "return_tensors='pt').input_features\nprint(processor.batch_decode(model.generate(features), "
-               'skip_special_tokens=True))'),
+        usage=_WHISPER_USAGE,
         trainer="speech_course_tools.training:train_whisper",
         hyper={'steps': {1: 4000, 2: 6000}, 'batch_size': 16, 'lr': 0.001, 'warmup': 300},
         recipe=('From scratch, teacher-forced cross-entropy of the decoder plus 0.3 × a CTC loss of a '
@@ -167,9 +168,7 @@ _ENTRIES = [
                'both genders and is spelled by agreement with a determiner before it or an adjective after '
                'it. Its tokenizer is a byte-level BPE learned from the French training sentences; its '
                'feature extractor uses a 4-second window.'),
-        usage=('features = processor(waveform, sampling_rate=16000, '
-               "return_tensors='pt').input_features\nprint(processor.batch_decode(model.generate(features), "
-               'skip_special_tokens=True))'),
+        usage=_WHISPER_USAGE,
         trainer="speech_course_tools.training:train_whisper_fr",
         hyper={'steps': 2500, 'batch_size': 16, 'lr': 0.001, 'warmup': 300, 'vocab_size': 300, 'seconds': 4},
         recipe=("`tiny-whisper`'s recipe on the French corpus (`speech-course corpus build --language fr "
