@@ -263,6 +263,17 @@ def _utterance_plan_v2(size: int, seed: int) -> list[tuple[str, Speaker, str, S.
     the sentence kinds; their sentence is drawn from ``(seed, index)`` when the utterance is made (``None`` here).
     A larger corpus therefore starts with the utterances of a smaller one with the same seed.
     """
+    return _crossed_plan(size, SPEAKERS_V2, lambda split: S.held_out_sentences(split, seed),
+                         lambda i, n_train: (_KIND_CYCLE_V2[(i // n_train) % len(_KIND_CYCLE_V2)], None),
+                         "A version-2 corpus")
+
+
+def _crossed_plan(size: int, speakers: tuple[Speaker, ...], held_out: Callable[[str], list[S.Sentence]],
+                  train_item: Callable[[int, int], tuple[str, S.Sentence | None]],
+                  what: str) -> list[tuple[str, Speaker, str, S.Sentence | None]]:
+    """(utt_id, speaker, kind, sentence) for ``size`` utterances: every sentence of ``held_out(split)`` read by
+    every speaker of that split (test, then validation), then ``train_item(i, number of train speakers)`` (a kind and
+    a sentence, or ``None`` to draw one when the utterance is made) for the train speakers in turn."""
     plan: list[tuple[str, Speaker, str, S.Sentence | None]] = []
     turns: dict[str, int] = {}
 
@@ -271,17 +282,16 @@ def _utterance_plan_v2(size: int, seed: int) -> list[tuple[str, Speaker, str, S.
         return f"{spk.id}-{turns[spk.id]:04d}"
 
     for split in ("test", "validation"):
-        sents = S.held_out_sentences(split, seed)
-        for sent in sents:
-            for spk in (s for s in SPEAKERS_V2 if s.split == split):
+        for sent in held_out(split):
+            for spk in (s for s in speakers if s.split == split):
                 plan.append((utt_id(spk), spk, sent.kind, sent))
     if size < len(plan):
-        raise ValueError(f"A version-2 corpus needs at least {len(plan)} utterances (its validation and test "
-                         f"splits), got size={size}.")
-    train = [s for s in SPEAKERS_V2 if s.split == "train"]
+        raise ValueError(f"{what} needs at least {len(plan)} utterances (its validation and test splits), got "
+                         f"size={size}.")
+    train = [s for s in speakers if s.split == "train"]
     for i in range(size - len(plan)):
         spk = train[i % len(train)]
-        plan.append((utt_id(spk), spk, _KIND_CYCLE_V2[(i // len(train)) % len(_KIND_CYCLE_V2)], None))
+        plan.append((utt_id(spk), spk, *train_item(i, len(train))))
     return plan
 
 
@@ -293,26 +303,13 @@ def _utterance_plan_fr(size: int, seed: int) -> list[tuple[str, Speaker, str, S.
     """(utt_id, speaker, kind, sentence) for each utterance of the French corpus: the held-out splits in a crossed
     design as in :func:`_utterance_plan_v2`, then training sentences drawn from ``(seed, index)`` for the train
     speakers in turn (a larger corpus starts with the utterances of a smaller one)."""
-    plan: list[tuple[str, Speaker, str, S.Sentence]] = []
-    turns: dict[str, int] = {}
 
-    def utt_id(spk: Speaker) -> str:
-        turns[spk.id] = turns.get(spk.id, -1) + 1
-        return f"{spk.id}-{turns[spk.id]:04d}"
-
-    for split in ("test", "validation"):
-        for sent in S.french_held_out_sentences(split, seed):
-            for spk in (s for s in SPEAKERS_FR if s.split == split):
-                plan.append((utt_id(spk), spk, sent.kind, sent))
-    if size < len(plan):
-        raise ValueError(f"A French corpus needs at least {len(plan)} utterances (its validation and test splits), "
-                         f"got size={size}.")
-    train = [s for s in SPEAKERS_FR if s.split == "train"]
-    for i in range(size - len(plan)):
-        spk = train[i % len(train)]
+    def train_item(i: int, n_train: int) -> tuple[str, S.Sentence]:
         sent = S.french_homophone(np.random.default_rng([seed, 3, 0, i]), "train")
-        plan.append((utt_id(spk), spk, sent.kind, sent))
-    return plan
+        return sent.kind, sent
+
+    return _crossed_plan(size, SPEAKERS_FR, lambda split: S.french_held_out_sentences(split, seed), train_item,
+                         "A French corpus")  # type: ignore[return-value]
 
 
 def make_utterance(index: int, utt_id: str, speaker: Speaker, kind: str, seed: int, version: int = 1,
