@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None,
                    help=f"output directory, new or empty (default: {default_corpus_dir()}; set SPEECH_COURSE_CACHE "
                         "to move it)")
-    b.add_argument("--size", type=int, default=DEFAULT_SIZE,
+    b.add_argument("--size", type=int, default=None,
                    help=f"number of utterances (default {DEFAULT_SIZE}, French {FRENCH_SIZE}; {LARGE_SIZE}, French "
                         f"{FRENCH_LARGE_SIZE}, for model training)")
     b.add_argument("--seed", type=int, default=0, help="random seed; same seed and size give identical files")

@@ -428,7 +428,7 @@ def _remove_stale_partials(out: Path) -> None:
 
 def build_corpus(
     out: str | PathLike | None = None,
-    size: int = DEFAULT_SIZE,
+    size: int | None = None,
     seed: int = 0,
     force: bool = False,
     workers: int | None = None,
@@ -442,10 +442,10 @@ def build_corpus(
     ----------
     out : path-like, optional
         Target directory, new or empty; default :func:`default_corpus_dir`.
-    size : int
-        Number of utterances: version 1 spreads them evenly over its 14 speakers (at least 14); version 2 first
-        reads its held-out sentences with every validation and test speaker (864 utterances), then spreads the rest
-        over its 20 train speakers.
+    size : int, optional
+        Number of utterances (default :data:`DEFAULT_SIZE`, French :data:`FRENCH_SIZE`): version 1 spreads them
+        evenly over its 14 speakers (at least 14); version 2 first reads its held-out sentences with every
+        validation and test speaker (864 utterances), then spreads the rest over its 20 train speakers.
     seed : int
         Same seed and size give byte-identical files, in any process.
     force : bool
@@ -459,7 +459,7 @@ def build_corpus(
     language : {"en", "fr"}
         ``"fr"``: the French corpus (version 2 only): homophone nouns whose gender a determiner or an adjective
         decides, 30 speakers (:data:`SPEAKERS_FR`), its held-out splits first (384 utterances); default size
-        :data:`FRENCH_SIZE` when ``size`` is left at the English default.
+        :data:`FRENCH_SIZE` when ``size`` is not given.
 
     Returns
     -------
@@ -469,8 +469,8 @@ def build_corpus(
     """
     _check_version(version, language)
     out = Path(out) if out is not None else default_corpus_dir(version=version, language=language)
-    if language == "fr" and size == DEFAULT_SIZE:
-        size = FRENCH_SIZE
+    if size is None:
+        size = FRENCH_SIZE if language == "fr" else DEFAULT_SIZE
     if version == 1 and size < len(SPEAKERS):
         raise ValueError(f"size must be at least {len(SPEAKERS)} (one utterance per speaker), got {size}.")
     plan = (_utterance_plan_fr(size, seed) if language == "fr" else _utterance_plan(size) if version == 1
@@ -746,7 +746,7 @@ class Corpus:
             babble += other / (np.sqrt(np.mean(other ** 2)) + 1e-12)
         return mix_at_snr(wave, babble, snr_db)
 
-def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int = DEFAULT_SIZE,
+def load_corpus(path: str | PathLike | None = None, build: bool = True, size: int | None = None,
                 seed: int = 0, version: int | None = CORPUS_VERSION, language: str | None = "en") -> Corpus:
     """Load a corpus, building the default one on first use.
 

@@ -67,8 +67,8 @@ from transformers import (
 )
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, FRENCH_LARGE_SIZE, FRENCH_SIZE, LARGE_SIZE, Corpus, default_cache_dir, default_corpus_dir,
-                           load_corpus)
+from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, FRENCH_LARGE_SIZE, FRENCH_SIZE, LARGE_SIZE, Corpus,
+                           default_cache_dir, default_corpus_dir, load_corpus)
 from course.decoding import classify, slot_ranges, transcribe_phones, transcribe_text
 from course.features import extract, mfcc_deltas
 from course.frames import frame_labels, num_frames
