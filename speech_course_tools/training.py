@@ -67,8 +67,8 @@ from transformers import (
 )
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-from course.corpus import (CORPUS_VERSION, DEFAULT_SIZE, FRENCH_LARGE_SIZE, FRENCH_SIZE, LARGE_SIZE, Corpus,
-                           default_cache_dir, default_corpus_dir, load_corpus)
+from course.corpus import (CORPUS_VERSION, FRENCH_LARGE_SIZE, LARGE_SIZE, Corpus, default_cache_dir,
+                           default_corpus_dir, load_corpus)
 from course.decoding import classify, slot_ranges, transcribe_phones, transcribe_text
 from course.features import extract, mfcc_deltas
 from course.frames import frame_labels, num_frames
@@ -93,7 +93,7 @@ def large_corpus(version: int = CORPUS_VERSION, language: str = "en") -> Corpus:
 
 def eval_corpus(version: int = CORPUS_VERSION, language: str = "en") -> Corpus:
     """The default corpus, whose test speakers (and, from version 2, test sentences) are used for evaluation."""
-    return load_corpus(size=FRENCH_SIZE if language == "fr" else DEFAULT_SIZE, version=version, language=language)
+    return load_corpus(version=version, language=language)  # the language's default size
 
 
 def _log(msg: str) -> None:
